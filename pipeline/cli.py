@@ -1,0 +1,293 @@
+"""The ``claimtag`` command line: a thin layer over the pipeline modules."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    help="Tag biomedical entities and label claim types in health-forum dumps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 every record labeled; 3 finished, but some records are listed in "
+    "errors files; 2 usage error (bad option, unknown input format, missing input); "
+    "1 fatal error (nothing is marked complete for the failing input); 130 interrupted."
+)
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def label(
+    inputs: list[str] = typer.Argument(..., help="Files or directories (walked recursively); '-' reads stdin (needs --format)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory for labeled CSVs, errors files and manifest.json."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="forum-text, jsonl or csv; default: from the file name."),
+    text_column: str = typer.Option("text", "--text-column", help="CSV column holding the post text."),
+    no_split: bool = typer.Option(False, "--no-split", help="Treat every record as one sentence (gold sets, pre-split data)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory or version (default: the current model in models/)."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow a model from outside models/ (unpickling runs code)."),
+    force: bool = typer.Option(False, "--force", help="Relabel inputs the manifest already lists as complete."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes; 0 = all cores."),
+    engine: str = typer.Option("local", "--engine", help="local (process pool) or dask."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --engine dask); default: a LocalCluster."),
+    workers: int = typer.Option(2, "--workers", help="Workers of the LocalCluster started for --engine dask."),
+    excel_safe: bool = typer.Option(False, "--excel-safe", help="Neutralise cells starting with = + - @ tab or CR (CSV injection)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
+) -> None:
+    """Label every sentence of every post in INPUTS and write one labeled CSV per input."""
+    from .ingest import FORMATS, IngestFatal, detect_format, iter_input_files
+    from .model import ModelError
+    from .runner import (EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_USAGE, ChunkLabeler, Manifest, RunOptions,
+                         label_input, open_pool, output_names, remove_stale_partials)
+
+    if fmt is not None and fmt not in FORMATS:
+        _err(f"error: unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise typer.Exit(EXIT_USAGE)
+    paths: list[str] = []
+    for given in inputs:
+        if given == "-":
+            if fmt is None:
+                _err("error: reading stdin ('-') needs --format (forum-text, jsonl or csv)")
+                raise typer.Exit(EXIT_USAGE)
+            paths.append("-")
+            continue
+        if not os.path.exists(given):
+            _err(f"error: input {given} does not exist")
+            raise typer.Exit(EXIT_USAGE)
+        if os.path.isfile(given) and fmt is None:
+            try:
+                detect_format(given)
+            except IngestFatal as exc:
+                _err(f"error: {exc}")
+                raise typer.Exit(EXIT_USAGE)
+        try:
+            paths.extend(iter_input_files([given]))
+        except IngestFatal as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(EXIT_USAGE)
+    if not paths:
+        _err("error: no input files with a known extension (.txt, .jsonl, .csv, optionally .gz) were found")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".claimtag-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        _err(f"error: cannot write to output directory {out}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_FATAL)
+
+    if engine not in ("local", "dask"):
+        _err("error: --engine must be local or dask")
+        raise typer.Exit(EXIT_USAGE)
+    jobs = jobs or (os.cpu_count() or 1)
+    opts = RunOptions(out_dir=out, fmt=fmt, text_column=text_column, no_split=no_split, model=model,
+                      trust_model=trust_model, force=force, jobs=jobs, excel_safe=excel_safe)
+    try:
+        from . import load
+
+        nlp = load(model, trust_model=trust_model)
+    except ModelError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_FATAL)
+    classifier = nlp.get_pipe("claimtag_classifier")
+    remove_stale_partials(out)
+    manifest = Manifest(out, classifier.version, classifier.sha256, opts.command)
+    names = output_names(paths)
+
+    if engine == "dask":
+        from .dask_engine import run_dask
+
+        results = run_dask(paths, names, opts, manifest, scheduler=scheduler, workers=workers, quiet=quiet)
+    else:
+        results = _run_local(paths, names, opts, manifest, nlp, quiet)
+    manifest.save(finished=True)
+    if not quiet:
+        _print_summary(results, out)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise typer.Exit(EXIT_FATAL)
+    if any(r.errors for r in results):
+        raise typer.Exit(EXIT_RECORD_ERRORS)
+    raise typer.Exit(EXIT_OK)
+
+
+def _run_local(paths, names, opts, manifest, nlp, quiet):
+    from .ingest import IngestFatal
+    from .runner import ChunkLabeler, InputResult, label_input, open_pool
+
+    labeler = ChunkLabeler(nlp, no_split=opts.no_split, make_excel_safe=opts.excel_safe) if opts.jobs <= 1 else None
+    results = []
+    pool = None
+    progress = None
+    show_progress = not quiet and sys.stderr.isatty()
+    try:
+        pool = open_pool(opts)
+        if show_progress:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.fields[records]} records · {task.fields[sentences]} sentences"
+                                           " · {task.fields[rate]}"),
+                                TimeElapsedColumn(), console=_stderr_console(), transient=False)
+            progress.start()
+        for path in paths:
+            name = names[path]
+            callback = None
+            if progress is not None:
+                total = os.path.getsize(path) if path != "-" else None
+                task = progress.add_task(name, total=None, records=0, sentences=0, rate="")
+                import time
+
+                t0 = time.perf_counter()
+                counts = [0, 0]
+
+                def callback(records, sentences, task=task, t0=t0, counts=counts):
+                    counts[0] += records
+                    counts[1] += sentences
+                    dt = max(time.perf_counter() - t0, 1e-9)
+                    progress.update(task, records=counts[0], sentences=counts[1],
+                                    rate=f"{counts[0] / dt:,.0f} rec/s {counts[1] / dt:,.0f} sent/s")
+            try:
+                result = label_input(path, name, opts, manifest, labeler, pool, callback)
+            except IngestFatal as exc:
+                _err(f"error: {path}: {exc}")
+                result = InputResult(name, path, "failed", reason=str(exc))
+            except OSError as exc:
+                _err(f"error: {path}: cannot read: {exc.strerror or exc}")
+                result = InputResult(name, path, "failed", reason=str(exc))
+            results.append(result)
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.stop()
+        done = sum(r.status in ("complete", "skipped") for r in results)
+        _err(f"\ninterrupted: {done} of {len(paths)} inputs are complete and listed in {manifest.path}; "
+             "the input in progress was not written. Run the same command again to finish.")
+        if pool is not None:
+            pool.terminate()
+        raise typer.Exit(130)
+    finally:
+        if progress is not None:
+            progress.stop()
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return results
+
+
+def _print_summary(results, out: Path) -> None:
+    from rich.table import Table
+
+    from .classify import LABELS
+
+    table = Table(title=f"claimtag: sentences per label (outputs in {out})")
+    for column in ("input", "status", "records", "errors", "sentences", *LABELS):
+        table.add_column(column, justify="left" if column in ("input", "status") else "right")
+    for r in results:
+        table.add_row(r.name, r.status, str(r.records), str(r.errors), str(r.sentences),
+                      *[str(r.labels.get(label, 0)) for label in LABELS])
+    _stderr_console().print(table)
+
+
+@app.command()
+def train(
+    out: Path = typer.Option(None, "--out", help="Model directory to write (default: the project's models/)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the final line."),
+) -> None:
+    """Train the claim classifier on corpus/annotations (test split excluded), deterministically."""
+    from .model import PROJECT_MODELS
+    from .train import train as run_training
+
+    card = run_training(out or PROJECT_MODELS, log=(lambda *_: None) if quiet else typer.echo)
+    if quiet:
+        typer.echo(card["version"])
+
+
+@app.command()
+def evaluate(
+    gold: Path = typer.Argument(..., help="JSONL with text, label, entities [[start, end, TYPE]]; one sentence per line."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model directory or version (default: current)."),
+    trust_model: bool = typer.Option(False, "--trust-model", help="Allow a model from outside models/."),
+) -> None:
+    """Score the model on a gold file: labels, calibration, entities, and two baselines."""
+    from .evaluate import cue_word_baseline, format_full_report, label_metrics, majority_baseline
+    from .model import ModelError
+
+    from . import load
+    from .corpus import read_jsonl
+    from .classify import LABELS, mask_sentence, ordered_proba
+    from .evaluate import entity_metrics
+    from .train import annotate_unsplit
+
+    try:
+        records = read_jsonl(gold)
+    except (OSError, json.JSONDecodeError) as exc:
+        _err(f"error: cannot read {gold}: {exc}")
+        raise typer.Exit(2)
+    if not records:
+        _err(f"error: {gold} has no records")
+        raise typer.Exit(2)
+    try:
+        nlp = load(model, trust_model=trust_model)
+    except ModelError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(1)
+    clf = nlp.get_pipe("claimtag_classifier")
+    texts = [r["text"] for r in records]
+    gold_labels = [r["label"] for r in records]
+    with nlp.select_pipes(disable=["claimtag_classifier"]):
+        ents = annotate_unsplit(nlp, texts)
+    proba = ordered_proba(clf.estimator, [mask_sentence(t, e) for t, e in zip(texts, ents)])
+    pred = [LABELS[i] for i in proba.argmax(axis=1)]
+    metrics = label_metrics(gold_labels, pred, proba)
+    metrics["entities"] = entity_metrics([[tuple(e) for e in r.get("entities", [])] for r in records], ents)
+    train_counts = clf_card_label_counts(model)
+    majority = majority_baseline(train_counts, len(records))
+    baselines = {
+        "majority class": label_metrics(gold_labels, majority),
+        "cue-word rules": label_metrics(gold_labels, cue_word_baseline(texts)),
+    }
+    metrics["model_version"] = clf.version
+    if as_json:
+        out = {k: metrics[k] for k in ("macro_f1", "accuracy", "per_label", "confusion", "ece", "entities")}
+        out["n"] = metrics["n"]
+        out["model_version"] = clf.version
+        out["baselines"] = {name: {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"]} for name, m in baselines.items()}
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        typer.echo(f"model {clf.version} on {gold}")
+        typer.echo(format_full_report(metrics, baselines))
+
+
+def clf_card_label_counts(model: Optional[str]) -> list[str]:
+    """Training labels as a list (for the majority baseline), from the model card."""
+    from .model import ModelFiles, resolve_model_dir
+
+    card = ModelFiles(resolve_model_dir(model)).read_card()
+    counts = card.get("train_label_counts", {})
+    return [label for label, n in counts.items() for _ in range(n)]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

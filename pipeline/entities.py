@@ -1,0 +1,192 @@
+"""Lexicon- and shape-based biomedical entity tagging.
+
+The lexicon (``lexicon.jsonl``, one JSON object per line) is data, not code.
+Each entry has ``id``, ``type`` (TREATMENT, CHEMICAL, STRAIN, SPECIES,
+CONDITION, DOSE), ``canonical`` and ``ontology_id`` (MeSH where one exists),
+and either
+
+* ``forms``: surface forms. A form written all in lowercase matches in any
+  case (Botox, botox, BOTOX); a form containing an uppercase letter matches
+  only as written, which keeps short abbreviations such as ``AA``, ``TE`` or
+  ``ED`` from firing on ordinary words; or
+* ``regex``: a pattern over the text for *shapes* (doses, strain names,
+  drug classes) so that unseen strains and doses are found too.
+
+An entry may carry ``alt_type``: molecules that are therapies in one sentence
+and body substances in the next (melatonin, caffeine). The alternative type
+wins when a measurement word follows ("melatonin levels") or a body-fluid
+word precedes ("serum caffeine").
+
+Overlapping candidates are resolved longest-first, as spaCy's
+``filter_spans`` does, so "CGRP blockers" (a drug class) beats "CGRP".
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+ENTITY_TYPES = ("TREATMENT", "CHEMICAL", "STRAIN", "SPECIES", "CONDITION", "DOSE")
+
+MEASUREMENT_WORDS = frozenset(
+    "level levels concentration concentrations production secretion release synthesis "
+    "receptor receptors signaling signalling pathway metabolism clearance expression".split()
+)
+BODY_WORDS = frozenset("serum plasma endogenous circulating blood salivary urinary free total".split())
+TAKING_WORDS = frozenset(
+    "take takes taking took taken on add added adding start started starting prescribed dose "
+    "supplement supplementing supplemented with try tried trying use using used".split()
+)
+# Words around a percentage that make it a strength ("5% foam") rather than a result.
+FORMULATION_WORDS = frozenset(
+    "foam liquid solution cream gel lotion serum shampoo topical oral tincture spray ointment "
+    "concentration strength formula formulation version minox minoxidil".split()
+)
+_PERCENT = re.compile(r"^(?:~\s?|approx\.?\s|about\s)?\d+(?:[.,]\d+)?(?:\s?[-–]\s?\d+(?:[.,]\d+)?)?\s?(?:%|percent)$",
+                      re.IGNORECASE)
+
+for _name in ("canonical", "ontology_id", "long_form"):
+    if not Span.has_extension(_name):
+        Span.set_extension(_name, default=None)
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    id: str
+    type: str
+    canonical: str | None = None
+    ontology_id: str | None = None
+    forms: tuple[str, ...] = ()
+    regex: str | None = None
+    alt_type: str | None = None
+
+
+@dataclass
+class Lexicon:
+    entries: dict[str, LexiconEntry] = field(default_factory=dict)
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path) -> "Lexicon":
+        entries = {}
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                raw = json.loads(line)
+                entry = LexiconEntry(
+                    id=raw["id"],
+                    type=raw["type"],
+                    canonical=raw.get("canonical"),
+                    ontology_id=raw.get("ontology_id"),
+                    forms=tuple(raw.get("forms", ())),
+                    regex=raw.get("regex"),
+                    alt_type=raw.get("alt_type"),
+                )
+                if entry.type not in ENTITY_TYPES:
+                    raise ValueError(f"{path}:{number}: unknown entity type {entry.type!r}")
+                if entry.id in entries:
+                    raise ValueError(f"{path}:{number}: duplicate lexicon id {entry.id!r}")
+                entries[entry.id] = entry
+        return cls(entries)
+
+
+def choose_type(entry: LexiconEntry, doc: Doc, start: int, end: int) -> str:
+    """Pick TREATMENT or CHEMICAL for molecules that can be either.
+
+    Measured or acting in the body ("melatonin levels", "serum T3") it is a
+    CHEMICAL; taken ("started T3", "on melatonin") it is a TREATMENT; else
+    the entry's own type.
+    """
+    if entry.alt_type is None:
+        return entry.type
+    after = doc[end].lower_ if end < len(doc) else ""
+    before = doc[start - 1].lower_ if start > 0 else ""
+    types = {entry.type, entry.alt_type}
+    if "CHEMICAL" in types and (after in MEASUREMENT_WORDS or before in BODY_WORDS):
+        return "CHEMICAL"
+    if "TREATMENT" in types and before in TAKING_WORDS:
+        return "TREATMENT"
+    return entry.type
+
+
+def is_strength(span: Span, treatment_tokens: set[int]) -> bool:
+    """A percentage is a DOSE only next to a treatment or a formulation word."""
+    doc = span.doc
+    neighbours = [span.start - 1, span.end]
+    for i in neighbours:
+        if 0 <= i < len(doc) and (i in treatment_tokens or doc[i].lower_ in FORMULATION_WORDS):
+            return True
+    return False
+
+
+@Language.factory("claimtag_entities", default_config={"lexicon_path": None})
+def make_entity_tagger(nlp: Language, name: str, lexicon_path: str | None) -> "EntityTagger":
+    if lexicon_path is None:
+        raise ValueError("claimtag_entities needs lexicon_path (models/lexicon.jsonl)")
+    return EntityTagger(nlp, Lexicon.from_jsonl(lexicon_path))
+
+
+class EntityTagger:
+    """spaCy component: lexicon phrases and shape regexes to ``doc.ents``.
+
+    Every entity gets ``ent._.canonical`` and ``ent._.ontology_id`` (None for
+    shapes, which have no fixed referent).
+    """
+
+    def __init__(self, nlp: Language, lexicon: Lexicon):
+        self.lexicon = lexicon
+        self.any_case = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.exact_case = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self.shapes: list[tuple[re.Pattern, LexiconEntry]] = []
+        self._entry_by_key: dict[int, LexiconEntry] = {}
+        for entry in lexicon.entries.values():
+            key = nlp.vocab.strings.add(entry.id)
+            self._entry_by_key[key] = entry
+            lower = [f for f in entry.forms if f == f.lower()]
+            exact = [f for f in entry.forms if f != f.lower()]
+            if lower:
+                self.any_case.add(entry.id, list(nlp.tokenizer.pipe(lower)))
+            if exact:
+                self.exact_case.add(entry.id, list(nlp.tokenizer.pipe(exact)))
+            if entry.regex:
+                self.shapes.append((re.compile(entry.regex), entry))
+
+    def candidates(self, doc: Doc) -> list[Span]:
+        spans = []
+        for key, start, end in self.any_case(doc) + self.exact_case(doc):
+            entry = self._entry_by_key[key]
+            spans.append(Span(doc, start, end, label=choose_type(entry, doc, start, end), kb_id=entry.id))
+        text = doc.text
+        for pattern, entry in self.shapes:
+            for match in pattern.finditer(text):
+                span = doc.char_span(match.start(), match.end(), label=entry.type, kb_id=entry.id)
+                if span is None:
+                    span = doc.char_span(match.start(), match.end(), label=entry.type, kb_id=entry.id,
+                                         alignment_mode="contract")
+                if span is not None and len(span):
+                    spans.append(span)
+        return spans
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = filter_spans(self.candidates(doc))
+        treatment_tokens = {i for s in spans if s.label_ == "TREATMENT" for i in range(s.start, s.end)}
+        spans = [s for s in spans
+                 if not (s.label_ == "DOSE" and _PERCENT.match(s.text) and not is_strength(s, treatment_tokens))]
+        # An entity never crosses a sentence boundary.
+        if doc.has_annotation("SENT_START"):
+            spans = [s for s in spans if not any(t.is_sent_start for t in s[1:])]
+        doc.ents = spans
+        for ent in doc.ents:
+            entry = self.lexicon.entries.get(ent.kb_id_)
+            if entry is not None and entry.canonical:
+                ent._.canonical = entry.canonical
+                ent._.ontology_id = entry.ontology_id
+            else:
+                ent._.canonical = ent.text
+        return doc

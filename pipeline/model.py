@@ -1,0 +1,136 @@
+"""Model artifacts on disk: where they live, how they are verified and loaded.
+
+A model directory holds ``claim-classifier.joblib`` (the scikit-learn
+Pipeline), ``claim-classifier.json`` (its card: versions, hashes, metrics) and
+``lexicon.jsonl`` (the entity lexicon it was trained with). The project's
+``models/`` directory is itself the shipped model; trained versions kept for
+rollback live in ``models/<version>/`` and ``models/CURRENT`` names the one in
+use.
+
+Unpickling runs code, so :func:`load_estimator` checks the joblib file's
+sha256 against the card before unpickling anything, and refuses files from
+outside the project's ``models/`` unless the caller trusts them explicitly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_MODELS = Path(os.environ.get("CLAIMTAG_MODELS", Path(__file__).resolve().parent.parent / "models"))
+ESTIMATOR_FILE = "claim-classifier.joblib"
+CARD_FILE = "claim-classifier.json"
+LEXICON_FILE = "lexicon.jsonl"
+CURRENT_FILE = "CURRENT"
+
+
+class ModelError(Exception):
+    """A model cannot be used; the message says what to do."""
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    directory: Path
+
+    @property
+    def estimator(self) -> Path:
+        return self.directory / ESTIMATOR_FILE
+
+    @property
+    def card(self) -> Path:
+        return self.directory / CARD_FILE
+
+    @property
+    def lexicon(self) -> Path:
+        return self.directory / LEXICON_FILE
+
+    def read_card(self) -> dict:
+        try:
+            return json.loads(self.card.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"no model card at {self.card}; run `make train` to build the model") from None
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"model card {self.card} is not valid JSON ({exc}); run `make train`") from None
+
+
+def resolve_model_dir(model: str | Path | None = None, models_root: Path | None = None) -> Path:
+    """The model directory to use: ``model`` if given, else the current one."""
+    if model is not None:
+        path = Path(model)
+        if path.is_file():
+            path = path.parent
+        if not path.is_dir():
+            candidate = (models_root or PROJECT_MODELS) / str(model)
+            if candidate.is_dir():
+                return candidate
+            raise ModelError(f"model directory {model} does not exist")
+        return path
+    root = models_root or PROJECT_MODELS
+    pointer = root / CURRENT_FILE
+    if pointer.is_file():
+        version = pointer.read_text(encoding="utf-8").strip()
+        if version and version != "default" and (root / version).is_dir():
+            return root / version
+    return root
+
+
+def is_inside_project_models(directory: Path) -> bool:
+    try:
+        directory.resolve().relative_to(PROJECT_MODELS.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def check_library_versions(card: dict) -> None:
+    import sklearn
+    import spacy
+
+    expected = card.get("libraries", {})
+    problems = []
+    for name, installed in (("scikit-learn", sklearn.__version__), ("spacy", spacy.__version__)):
+        wanted = expected.get(name)
+        if wanted and _major_minor(wanted) != _major_minor(installed):
+            problems.append(f"{name} {installed} is installed but the model was trained with {wanted}")
+    if problems:
+        raise ModelError("; ".join(problems) + ". Install the pinned versions (pip install -e .) or run `make train`.")
+
+
+def load_estimator(files: ModelFiles, trust_model: bool = False):
+    """Verify and unpickle the classifier; returns ``(estimator, card)``."""
+    import joblib
+
+    if not trust_model and not is_inside_project_models(files.directory):
+        raise ModelError(
+            f"refusing to load {files.estimator}: it is outside the project's models/ directory "
+            "and unpickling a joblib file runs code. Pass --trust-model if you trust its source."
+        )
+    card = files.read_card()
+    if not files.estimator.is_file():
+        raise ModelError(f"model file {files.estimator} is missing; run `make train`")
+    actual = sha256_file(files.estimator)
+    if actual != card.get("sha256"):
+        raise ModelError(
+            f"{files.estimator} has sha256 {actual[:12]}… but its card says {str(card.get('sha256'))[:12]}…; "
+            "the file was changed or replaced. Run `make train` to rebuild it."
+        )
+    check_library_versions(card)
+    try:
+        estimator = joblib.load(files.estimator)
+    except Exception as exc:  # a pickle from another library version fails in many ways
+        raise ModelError(f"cannot unpickle {files.estimator}: {exc}. Run `make train`.") from None
+    return estimator, card

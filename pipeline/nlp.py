@@ -1,0 +1,35 @@
+"""Assemble the claimtag spaCy pipeline from a model directory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from . import abbreviation, classify, entities, segment  # noqa: F401  (register factories)
+from .model import ModelFiles, resolve_model_dir
+
+
+def build_entity_pipeline(lexicon_path: str | Path) -> Language:
+    """Blank English + our tokenizer rules, segmenter, entities, abbreviations."""
+    nlp = segment.customize_tokenizer(spacy.blank("en"))
+    nlp.add_pipe("claimtag_segmenter")
+    nlp.add_pipe("claimtag_entities", config={"lexicon_path": str(lexicon_path)})
+    nlp.add_pipe("claimtag_abbreviations")
+    return nlp
+
+
+def load(model: str | Path | None = None, trust_model: bool = False) -> Language:
+    """The full claimtag pipeline: sentences, entities and claim labels.
+
+    ``model`` is a model directory (default: the current model under the
+    project's ``models/``). Models from elsewhere are unpickled only with
+    ``trust_model=True`` because unpickling runs code.
+    """
+    files = ModelFiles(resolve_model_dir(model))
+    nlp = build_entity_pipeline(files.lexicon)
+    nlp.add_pipe(
+        "claimtag_classifier",
+        config={"model_dir": str(files.directory), "trust_model": trust_model},
+    )
+    return nlp

@@ -1,0 +1,167 @@
+"""Train the claim classifier on the corpus (test split excluded) and write the model.
+
+Model selection uses the training split only, with two cross-validations:
+
+* grouped 5-fold by post (sentences of one post never straddle folds), and
+* leave-one-source-out, where each source is a batch of posts written in one
+  register about one group of topics (post-id prefix). This is the closer
+  estimate of how the model does on text from forums it has never seen, so
+  it decides between candidates.
+
+The held-out test split is scored once, after the choice, and only reported.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy
+
+from .classify import LABELS, build_estimator, mask_sentence, ordered_proba
+from .corpus import ANNOTATIONS_DIR, CORPUS_DIR, corpus_sha256, load_split
+from .evaluate import entity_metrics, label_metrics
+from .model import CARD_FILE, ESTIMATOR_FILE, LEXICON_FILE, sha256_file
+
+SEED = 0
+LEXICON_SOURCE = CORPUS_DIR / "lexicon.jsonl"
+
+# Candidates compared by cross-validation (name, build_estimator kwargs).
+CANDIDATES: list[tuple[str, dict]] = [
+    ("logreg words", {"model": "logreg", "use_chars": False, "C": 4.0}),
+    ("logreg words+chars C=1", {"model": "logreg", "use_chars": True, "C": 1.0}),
+    ("logreg words+chars C=4", {"model": "logreg", "use_chars": True, "C": 4.0}),
+    ("logreg words+chars C=16", {"model": "logreg", "use_chars": True, "C": 16.0}),
+    ("linear svm words+chars", {"model": "svm", "use_chars": True, "C": 4.0}),
+]
+
+
+def source_of(record: dict) -> str:
+    return str(record.get("post_id", "")).split("-")[0] or "unknown"
+
+
+def annotate_unsplit(nlp, texts: Sequence[str], batch_size: int = 256):
+    """Entities of each text, each text treated as one sentence."""
+    segmenter = nlp.get_pipe("claimtag_segmenter")
+    before = segmenter.split
+    segmenter.split = False
+    try:
+        out = []
+        for doc in nlp.pipe(texts, batch_size=batch_size):
+            out.append([(e.start_char, e.end_char, e.label_) for e in doc.ents])
+        return out
+    finally:
+        segmenter.split = before
+
+
+def masked_corpus(nlp, records: Sequence[dict]) -> tuple[list[str], list[list[tuple[int, int, str]]]]:
+    texts = [r["text"] for r in records]
+    ents = annotate_unsplit(nlp, texts)
+    return [mask_sentence(t, e) for t, e in zip(texts, ents)], ents
+
+
+def cross_validate(params: dict, X: Sequence[str], y: Sequence[str], groups: Sequence[str], splitter) -> dict:
+    from sklearn.metrics import f1_score
+
+    X = numpy.asarray(X, dtype=object)
+    y = numpy.asarray(y)
+    predicted = numpy.empty(len(y), dtype=object)
+    fold_scores = []
+    for train_idx, test_idx in splitter.split(X, y, groups):
+        estimator = build_estimator(**params, random_state=SEED)
+        estimator.fit(list(X[train_idx]), y[train_idx])
+        predicted[test_idx] = estimator.predict(list(X[test_idx]))
+        fold_scores.append(f1_score(y[test_idx], predicted[test_idx], labels=list(LABELS), average="macro", zero_division=0))
+    pooled = f1_score(y, predicted.astype(str), labels=list(LABELS), average="macro", zero_division=0)
+    return {"macro_f1": float(pooled), "fold_macro_f1": [float(s) for s in fold_scores]}
+
+
+def select_model(X, y, posts, sources, log=print) -> tuple[str, dict, list[dict]]:
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+
+    results = []
+    for name, params in CANDIDATES:
+        by_post = cross_validate(params, X, y, posts, StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=SEED))
+        by_source = cross_validate(params, X, y, sources, LeaveOneGroupOut())
+        results.append({"name": name, "params": params, "cv_by_post": by_post, "cv_leave_source_out": by_source})
+        log(f"  {name:<26} CV by post macro-F1 {by_post['macro_f1']:.3f}   "
+            f"leave-one-source-out macro-F1 {by_source['macro_f1']:.3f}")
+    best = max(results, key=lambda r: (r["cv_leave_source_out"]["macro_f1"], r["cv_by_post"]["macro_f1"]))
+    return best["name"], best["params"], results
+
+
+def evaluate_estimator(estimator, nlp, records: Sequence[dict]) -> dict:
+    X, pred_ents = masked_corpus(nlp, records)
+    proba = ordered_proba(estimator, X)
+    pred = [LABELS[i] for i in proba.argmax(axis=1)]
+    metrics = label_metrics([r["label"] for r in records], pred, proba)
+    gold_ents = [[tuple(e) for e in r.get("entities", [])] for r in records]
+    metrics["entities"] = entity_metrics(gold_ents, pred_ents)
+    return metrics
+
+
+def train(
+    out_dir: Path,
+    annotations_dir: Path = ANNOTATIONS_DIR,
+    lexicon: Path = LEXICON_SOURCE,
+    extra_records: Sequence[dict] = (),
+    log=print,
+) -> dict:
+    """Fit, write ``claim-classifier.joblib``/``.json`` and ``lexicon.jsonl`` to ``out_dir``; return the card."""
+    import joblib
+    import sklearn
+    import spacy
+
+    from .nlp import build_entity_pipeline
+
+    started = time.time()
+    train_records = load_split("train", annotations_dir) + list(extra_records)
+    test_records = load_split("test", annotations_dir)
+    nlp = build_entity_pipeline(lexicon)
+    X, _ = masked_corpus(nlp, train_records)
+    y = [r["label"] for r in train_records]
+    posts = [str(r.get("post_id", i)) for i, r in enumerate(train_records)]
+    sources = [source_of(r) for r in train_records]
+    log(f"training on {len(X)} sentences from {len(set(posts))} posts, {len(set(sources))} sources")
+    log("model selection (training split only):")
+    name, params, results = select_model(X, y, posts, sources, log=log)
+    log(f"chosen: {name}")
+    estimator = build_estimator(**params, random_state=SEED)
+    estimator.fit(X, y)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / (ESTIMATOR_FILE + ".partial")
+    joblib.dump(estimator, tmp, compress=3)
+    tmp.replace(out_dir / ESTIMATOR_FILE)
+    if Path(lexicon).resolve() != (out_dir / LEXICON_FILE).resolve():
+        shutil.copyfile(lexicon, out_dir / LEXICON_FILE)
+    digest = sha256_file(out_dir / ESTIMATOR_FILE)
+    test_metrics = evaluate_estimator(estimator, nlp, test_records)
+    card = {
+        "version": f"ct-{digest[:10]}",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "labels": list(LABELS),
+        "sha256": digest,
+        "lexicon_sha256": sha256_file(out_dir / LEXICON_FILE),
+        "corpus_sha256": corpus_sha256(annotations_dir),
+        "extra_annotations": len(extra_records),
+        "python": platform.python_version(),
+        "libraries": {"spacy": spacy.__version__, "scikit-learn": sklearn.__version__,
+                      "numpy": numpy.__version__, "joblib": joblib.__version__},
+        "estimator": {"name": name, "params": params, "seed": SEED},
+        "train_sentences": len(X),
+        "model_selection": results,
+        "cv": next(r for r in results if r["name"] == name),
+        "test": test_metrics,
+        "training_seconds": round(time.time() - started, 1),
+    }
+    tmp_card = out_dir / (CARD_FILE + ".partial")
+    tmp_card.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    tmp_card.replace(out_dir / CARD_FILE)
+    log(f"test split ({test_metrics['n']} sentences, reported only): macro-F1 {test_metrics['macro_f1']:.3f}, "
+        f"entity F1 {test_metrics['entities']['f1']:.3f}")
+    log(f"wrote {out_dir / ESTIMATOR_FILE} (version {card['version']})")
+    return card
