@@ -139,10 +139,10 @@ class AbbreviationLinker:
                 span = doc.char_span(m.start(), m.end())
                 if span is not None and (span.start_char, span.end_char) not in by_char:
                     new_spans.append(Span(doc, span.start, span.end, label=definitions[m.group(1)][0]))
-        if not new_spans:
+        if not definitions:
             return doc
-        keep = filter_spans(new_spans + ents)
-        doc.ents = keep
+        if new_spans:
+            doc.ents = filter_spans(new_spans + ents)
         for ent in doc.ents:
             if ent.text in definitions:
                 label, long_text, canonical, ontology_id = definitions[ent.text]

@@ -191,18 +191,25 @@ def _run_local(paths, names, opts, manifest, nlp, quiet):
     return results
 
 
-def _print_summary(results, out: Path) -> None:
-    from rich.table import Table
-
+def summary_table(results) -> str:
+    """Sentences per label per input as an aligned plain-text table."""
     from .classify import LABELS
 
-    table = Table(title=f"claimtag: sentences per label (outputs in {out})")
-    for column in ("input", "status", "records", "errors", "sentences", *LABELS):
-        table.add_column(column, justify="left" if column in ("input", "status") else "right")
-    for r in results:
-        table.add_row(r.name, r.status, str(r.records), str(r.errors), str(r.sentences),
-                      *[str(r.labels.get(label, 0)) for label in LABELS])
-    _stderr_console().print(table)
+    head = ["input", "status", "records", "errors", "sentences", *LABELS]
+    rows = [[r.name, r.status, str(r.records), str(r.errors), str(r.sentences),
+             *[str(r.labels.get(label, 0)) for label in LABELS]] for r in results]
+    widths = [max(len(x) for x in column) for column in zip(head, *rows)]
+
+    def fmt(cells):
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    lines = [fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+    return "\n".join(lines)
+
+
+def _print_summary(results, out: Path) -> None:
+    _err(summary_table(results))
+    _err(f"outputs and manifest.json in {out}")
 
 
 @app.command()

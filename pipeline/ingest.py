@@ -110,7 +110,7 @@ Line classes (whole stripped line, case-insensitive):
     with their value on the same or the next line (Joined, Messages, Reaction
     score, Points, Trophy points, Solutions, Likes received, Location), "My
     Regimen", "Add bookmark", a single-character avatar letter;
-  * footer / page UI (close a post that has text): Like / Reply / Report /
+  * footer / page UI (end the current post once it has text or a date/#N): Like / Reply / Report /
     Quote / Share buttons, reaction counts ("Like 3", "Thanks 2"),
     "Reactions: a, b", "3 people like this", "Last edited: ...", "Page 1 of
     3", Prev / Next, breadcrumbs, "Start date ...", bare numbers, etc.;
@@ -126,7 +126,7 @@ line when the current post already has text (so with author and role missing,
 the date / "#N" block is the boundary), or at a text line after a footer line.
 A short line between the author/role and the date of the same post is a
 custom user title and is dropped.  A text line directly after a post's
-date/#N is that post's text, never the next author.  Post ids are
+date/#N (no footer in between) is that post's text, never the next author.  Post ids are
 "<thread number in file>-<N>" where N is the "#N" post number when present,
 else the post's position in the thread; a clash gets ".2", ".3"...  The
 first post's missing author is taken from the "Thread starter" line, and a
@@ -149,7 +149,9 @@ of the thread), so memory is bounded by the largest thread, not the file.
 Known limits: a custom user title that replaces the role line, a date alone on
 a line inside a post (it splits the post), a short one-line post ending just
 before the next post's role line with no UI in between (it is read as that
-post's author) and site footers ("Similar threads" lists) are misread.
+post's author), nested quotes (XenForo strips them when replying) and site
+footers ("Similar threads" lists) are misread.  When a gzip stream breaks, the
+post being read at that point becomes the one tail BadRecord.
 """
 
 from __future__ import annotations
@@ -1161,7 +1163,7 @@ class _ForumReader:
             if c == TITLE:
                 continue
             if c == AUTHOR:
-                if cur is not None and not cur.has_text:
+                if cur is not None and not cur.has_text and not cur.closed:
                     if cur.seen_date:
                         it.cls = c = TEXT  # first line of a post started by its date/#N
                     elif cur.seen_user:
@@ -1169,7 +1171,7 @@ class _ForumReader:
                         cur.items.append(it)
                         continue
                 if c == AUTHOR:
-                    if cur is None or cur.has_text or cur.author:
+                    if cur is None or cur.has_text or cur.author or cur.closed:
                         cur = new(it)
                     cur.author = it.s
                     cur.seen_user = True
@@ -1179,6 +1181,7 @@ class _ForumReader:
                 if (
                     cur is None
                     or cur.has_text
+                    or cur.closed
                     or (c == POSTNUM and cur.postnum is not None)
                     or ((c == ROLE or it.info == "user") and cur.seen_date)
                 ):
@@ -1195,8 +1198,8 @@ class _ForumReader:
             if c == CLOSER:
                 if cur is not None:
                     cur.items.append(it)
-                    if cur.has_text:
-                        cur.closed = True
+                    if cur.has_text or cur.seen_date:
+                        cur.closed = True  # footer after the text, or after an empty post
                 continue
             if c == TEXT:
                 if cur is not None and not cur.has_text and cur.seen_user and not cur.seen_date and len(it.s) <= 60:

@@ -1,0 +1,108 @@
+import pytest
+
+from pipeline.abbreviation import find_abbreviations, find_best_long_form
+from pipeline.entities import Lexicon
+
+
+def ents(nlp, text):
+    return [(e.text, e.label_) for e in nlp(text).ents]
+
+
+@pytest.mark.parametrize("text, token", [
+    ("injected BoNT/A twice", "BoNT/A"),
+    ("C57BL/6J mice", "C57BL/6J"),
+    ("B6×129Sv hybrids", "B6×129Sv"),
+    ("15 pg/mouse daily", "pg/mouse"),
+    ("minox 5% foam", "5%"),
+    ("BALB/c and C3H/HeJ.", "C3H/HeJ"),
+])
+def test_tokenizer_keeps_biomedical_tokens_whole(entity_nlp, text, token):
+    assert token in [t.text for t in entity_nlp.make_doc(text)]
+
+
+def test_lexicon_matches_any_case_and_links_canonical_and_mesh(entity_nlp):
+    doc = entity_nlp("BOTOX vs botox vs Botox for AGA")
+    treatments = [e for e in doc.ents if e.label_ == "TREATMENT"]
+    assert [e.text for e in treatments] == ["BOTOX", "botox", "Botox"]
+    assert {e._.canonical for e in treatments} == {"botulinum toxin type A"}
+    assert {e._.ontology_id for e in treatments} == {"MESH:D019274"}
+    assert ("AGA", "CONDITION") in [(e.text, e.label_) for e in doc.ents]
+
+
+def test_short_uppercase_forms_match_only_as_written(entity_nlp):
+    assert ("AA", "CONDITION") in ents(entity_nlp, "my son has AA patches")
+    assert not [e for e in entity_nlp("aa meeting tonight").ents if e.label_ == "CONDITION"]
+
+
+@pytest.mark.parametrize("text, span", [
+    ("we gave 15 pg/mouse of toxin", "15 pg/mouse"),
+    ("been on fin 0.5mg twice a week", "0.5mg twice a week"),
+    ("dosed at 10 µg/kg", "10 µg/kg"),
+    ("she used 100U in the scalp", "100U"),
+    ("apply it 2x daily", "2x daily"),
+    ("minoxidil 5% foam", "5%"),
+])
+def test_dose_shapes_are_found(entity_nlp, text, span):
+    assert (span, "DOSE") in ents(entity_nlp, text)
+
+
+def test_result_percentages_are_not_doses(entity_nlp):
+    assert not [e for e in entity_nlp("density went up about 10% at week 24").ents if e.label_ == "DOSE"]
+
+
+@pytest.mark.parametrize("strain", ["C57BL/6J", "C3H/HeJ", "BALB/c", "B6×129Sv", "DBA/2J", "FVB/NJ", "NOD/ShiLtJ"])
+def test_strain_shapes_including_unseen_substrains(entity_nlp, strain):
+    assert (strain, "STRAIN") in ents(entity_nlp, f"{strain} mice were shaved on day 0.")
+
+
+def test_molecule_is_chemical_when_measured_and_treatment_when_taken(entity_nlp):
+    assert ("melatonin", "CHEMICAL") in ents(entity_nlp, "melatonin levels drop with age")
+    assert ("melatonin", "TREATMENT") in ents(entity_nlp, "i take melatonin at night")
+
+
+def test_schwartz_hearst_long_form_search():
+    assert find_best_long_form("BoNT/A", "injected botulinum neurotoxin serotype A") == len("injected ")
+    assert find_best_long_form("XYZ", "nothing relevant here") is None
+    text = "We used botulinum neurotoxin serotype A (BoNT/A) in mice."
+    (abbr,) = find_abbreviations(text)
+    assert text[abbr.long_start:abbr.long_end] == "botulinum neurotoxin serotype A"
+    assert text[abbr.short_start:abbr.short_end] == "BoNT/A"
+
+
+def test_abbreviation_spreads_type_and_canonical_to_later_mentions(entity_nlp):
+    doc = entity_nlp("Dermal papilla cells secrete prostaglandin D2 synthase (PTGDS) in balding scalp. "
+                     "Later, PTGDS went up again.")
+    found = [(e.text, e.label_) for e in doc.ents]
+    assert found.count(("PTGDS", "CHEMICAL")) == 2
+    doc = entity_nlp("We injected hair-cycle modulating peptide zeta (HCMPZ), a treatment. HCMPZ worked.")
+    # neither form is in the lexicon: nothing to spread
+    assert "HCMPZ" not in [e.text for e in doc.ents]
+    doc = entity_nlp("Patients got botulinum neurotoxin serotype A (BoNT/A). Two weeks later BoNT/A again.")
+    shorts = [e for e in doc.ents if e.text == "BoNT/A"]
+    assert len(shorts) == 2 and all(e.label_ == "TREATMENT" for e in shorts)
+    assert shorts[0]._.long_form == "botulinum neurotoxin serotype A"
+    assert shorts[1]._.canonical == "botulinum toxin type A"
+
+
+def test_invented_abbreviation_of_a_known_long_form_is_tagged(entity_nlp):
+    doc = entity_nlp("Patients received onabotulinumtoxinA (OBTA) into the frontalis, and OBTA again at week 12.")
+    tagged = [(e.text, e.label_) for e in doc.ents]
+    assert tagged.count(("OBTA", "TREATMENT")) == 2
+    assert [e._.canonical for e in doc.ents if e.text == "OBTA"] == ["botulinum toxin type A"] * 2
+
+
+def test_entities_never_cross_sentences(entity_nlp):
+    doc = entity_nlp("I lost my hair. Loss of appetite too.")
+    for ent in doc.ents:
+        assert ent.sent.start <= ent.start and ent.end <= ent.sent.end
+
+
+def test_lexicon_file_is_valid(tmp_path):
+    from tests.conftest import ROOT
+
+    lexicon = Lexicon.from_jsonl(ROOT / "corpus" / "lexicon.jsonl")
+    assert len(lexicon.entries) > 50
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "type": "DRUG", "forms": ["x"]}\n')
+    with pytest.raises(ValueError, match="unknown entity type"):
+        Lexicon.from_jsonl(bad)
