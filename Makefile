@@ -18,7 +18,7 @@ MODEL_CODE := pipeline/classify.py pipeline/train.py pipeline/entities.py pipeli
               pipeline/abbreviation.py pipeline/corpus.py pipeline/nlp.py
 MODEL  := models/claim-classifier.joblib
 
-.PHONY: venv label test train eval bench report suggest clean help
+.PHONY: venv label test train eval bench report suggest checksums clean help
 
 help:
 	@sed -n '2,8p' Makefile
@@ -39,6 +39,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 $(MODEL): $(CORPUS) $(MODEL_CODE) | $(STAMP)
+	$(BIN)/claimtag checksums
 	$(BIN)/claimtag train $(if $(ANNOTATIONS),--annotations $(ANNOTATIONS))
 
 train: $(MODEL)
@@ -54,6 +55,10 @@ report: $(STAMP)
 
 suggest: $(STAMP)
 	$(BIN)/claimtag suggest $(INPUT) --n 100 --out $(OUT)/suggestions.jsonl
+
+# After an intentional edit of corpus/annotations/*.jsonl.
+checksums: $(STAMP)
+	$(BIN)/claimtag checksums --update
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis

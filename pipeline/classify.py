@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy
+from sklearn.base import BaseEstimator, TransformerMixin
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -46,6 +47,60 @@ def mask_sentence(text: str, entities: Iterable[tuple[int, int, str]] = ()) -> s
 
 # -- the scikit-learn side ---------------------------------------------------
 
+# Cue classes from the annotation guideline. Each class pools words that do
+# the same discourse job, so a hedge the corpus never saw ("presumably")
+# still counts as a hedge; that is what carries over to other forums.
+CUE_PATTERNS: dict[str, str] = {
+    "hedge": r"\b(might|may|could|maybe|perhaps|possibly|probably|likely|unlikely|suspect\w*|wonder\w*|theor\w*|"
+             r"hypothes\w*|guess|bet|speculat\w*|propos\w*|suggests?|seems?|appears?|potentially|presumably|imo|"
+             r"imho|i think|i believe|i feel like|would explain|could explain|what if|plausibl\w*)\b",
+    "doubt": r"\b(doubt\w*|skeptic\w*|sceptic\w*|not convinced|unconvinced|bs|bullshit|scam\w*|snake oil|hype\w*|"
+             r"overblown|meme|placebo|nocebo|confound\w*|correlation|cherry.?pick\w*|biased?|funded|sponsor\w*|"
+             r"small (sample|n|study)|tiny|underpowered|no control|uncontrolled|anecdotal|limitation\w*|caution\w*|"
+             r"caveat\w*|flawed|weak|questionable|misleading|proof|evidence|source|lmao|lol|sure buddy|yeah right|"
+             r"cope|copium|grain of salt|doesn'?t mean|does not mean|aren'?t|isn'?t|wasn'?t|never)\b",
+    "first_person": r"\b(i|i'm|im|i've|ive|i'd|me|my|mine|myself)\b",
+    "close_other": r"\b(my (wife|husband|brother|sister|mom|mum|dad|friend|son|daughter|gf|bf|partner|doc|doctor|derm|"
+                   r"gp|endo|neuro)|a (friend|guy|buddy|coworker|colleague)|someone|people i know)\b",
+    "we": r"\b(we|our|us)\b",
+    "research": r"\b(study|studies|trial\w*|paper\w*|researchers?|authors?|data|cohort|meta.?analys\w*|randomi[sz]ed|"
+                r"participants|patients|subjects|group|arm|baseline|significant\w*|p ?[<=]|n ?=|observed|measured|"
+                r"reported|showed|shown|found|increased|decreased|reduced|improved|compared|versus|vs|odds|risk|ratio)\b",
+    "past_tense": r"\b\w+ed\b",
+    "personal_time": r"\b(months?|weeks?|years?|yrs?|days?) (in|on|later|ago)\b|\b(since|started|stopped|tried|been|"
+                     r"using|taking|took)\b",
+    "question": r"\?",
+    "exclamation": r"!",
+    "addressee": r"\b(you|your|u|ur|anyone|anybody|everyone|guys)\b",
+    "social": r"\b(thanks|thank|thx|ty|bump|hi|hello|hey|welcome|cheers|good luck|congrats|following|update)\b",
+    "negation": r"\b(not|no|never|none|nothing|dont|didnt|doesnt|cant|wont)\b|n't\b",
+    "future": r"\b(will|gonna|going to|would|should|expect\w*|predict\w*)\b",
+    "number": r"\b0\b",
+}
+_CUES = [re.compile(p, re.IGNORECASE) for p in CUE_PATTERNS.values()]
+
+
+class CueCounts(TransformerMixin, BaseEstimator):
+    """scikit-learn transformer: capped counts of guideline cue classes, plus length and a final '?'."""
+
+    def __init__(self, scale: float = 1.0, cap: int = 3):
+        self.scale = scale
+        self.cap = cap
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        from scipy import sparse
+
+        rows = numpy.zeros((len(X), len(_CUES) + 2), dtype=numpy.float32)
+        for i, text in enumerate(X):
+            for j, pattern in enumerate(_CUES):
+                rows[i, j] = min(len(pattern.findall(text)), self.cap) / self.cap
+            rows[i, -2] = min(len(text.split()), 60) / 60
+            rows[i, -1] = float(text.rstrip().endswith("?"))
+        return sparse.csr_matrix(rows * self.scale)
+
 # Word tokens plus the punctuation that carries claim type (? ! ...).
 WORD_PATTERN = r"(?u)\b\w+\b|[?!]|\.\.\.|…"
 
@@ -56,6 +111,7 @@ def build_estimator(
     char_ngrams: tuple[int, int] = (2, 5),
     word_ngrams: tuple[int, int] = (1, 2),
     use_chars: bool = True,
+    use_cues: bool = True,
     calibrate: bool = True,
     random_state: int = 0,
 ):
@@ -75,6 +131,8 @@ def build_estimator(
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams,
                                       sublinear_tf=True, min_df=2, lowercase=True, dtype=numpy.float32))
         )
+    if use_cues:
+        features.append(("cues", CueCounts()))
     if model == "logreg":
         clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=random_state)
     elif model == "svm":

@@ -227,6 +227,26 @@ def train(
 
 
 @app.command()
+def checksums(
+    update: bool = typer.Option(False, "--update", help="Rewrite SHA256SUMS after an intentional edit."),
+) -> None:
+    """Check (or --update) the checksums of the annotation files in corpus/annotations."""
+    from .corpus import checksum_problems, write_checksums
+
+    if update:
+        write_checksums()
+        typer.echo("SHA256SUMS updated")
+        return
+    problems = checksum_problems()
+    for problem in problems:
+        _err(problem)
+    if problems:
+        _err("if the edit was intentional, run `claimtag checksums --update` (make checksums)")
+        raise typer.Exit(1)
+    typer.echo("annotation checksums OK")
+
+
+@app.command()
 def evaluate(
     gold: Path = typer.Argument(..., help="JSONL with text, label, entities [[start, end, TYPE]]; one sentence per line."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),

@@ -59,6 +59,42 @@ def corpus_sha256(directory: Path = ANNOTATIONS_DIR) -> str:
     return digest.hexdigest()
 
 
+CHECKSUMS_FILE = "SHA256SUMS"
+
+
+def read_checksums(directory: Path = ANNOTATIONS_DIR) -> dict[str, str]:
+    path = directory / CHECKSUMS_FILE
+    if not path.is_file():
+        return {}
+    listed = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, name = line.split(None, 1)
+            listed[name.strip().lstrip("*")] = digest
+    return listed
+
+
+def checksum_problems(directory: Path = ANNOTATIONS_DIR) -> list[str]:
+    """Annotation files whose bytes no longer match ``SHA256SUMS`` (the assets changed unnoticed)."""
+    from .model import sha256_file
+
+    listed = read_checksums(directory)
+    problems = []
+    for path in sorted(directory.glob("*.jsonl")):
+        if path.name not in listed:
+            problems.append(f"{path.name} is not listed in {CHECKSUMS_FILE}")
+        elif sha256_file(path) != listed[path.name]:
+            problems.append(f"{path.name} does not match its checksum in {CHECKSUMS_FILE}")
+    return problems
+
+
+def write_checksums(directory: Path = ANNOTATIONS_DIR) -> None:
+    from .model import sha256_file
+
+    lines = [f"{sha256_file(p)}  {p.name}\n" for p in sorted(directory.glob("*.jsonl"))]
+    (directory / CHECKSUMS_FILE).write_text("".join(lines), encoding="utf-8")
+
+
 def token_boundaries(text: str, tokenizer) -> tuple[set[int], set[int]]:
     doc = tokenizer(text)
     return {t.idx for t in doc}, {t.idx + len(t) for t in doc}

@@ -46,7 +46,7 @@ TAKING_WORDS = frozenset(
 # Words around a percentage that make it a strength ("5% foam") rather than a result.
 FORMULATION_WORDS = frozenset(
     "foam liquid solution cream gel lotion serum shampoo topical oral tincture spray ointment "
-    "concentration strength formula formulation version minox minoxidil".split()
+    "concentration strength formula formulation version minox minoxidil group arm one stuff bottle".split()
 )
 _PERCENT = re.compile(r"^(?:~\s?|approx\.?\s|about\s)?\d+(?:[.,]\d+)?(?:\s?[-–]\s?\d+(?:[.,]\d+)?)?\s?(?:%|percent)$",
                       re.IGNORECASE)
@@ -65,6 +65,8 @@ class LexiconEntry:
     forms: tuple[str, ...] = ()
     regex: str | None = None
     alt_type: str | None = None
+    # "treatment": keep a match only near a treatment (bare schedules)
+    context: str | None = None
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Lexicon:
                     forms=tuple(raw.get("forms", ())),
                     regex=raw.get("regex"),
                     alt_type=raw.get("alt_type"),
+                    context=raw.get("context"),
                 )
                 if entry.type not in ENTITY_TYPES:
                     raise ValueError(f"{path}:{number}: unknown entity type {entry.type!r}")
@@ -115,14 +118,15 @@ def choose_type(entry: LexiconEntry, doc: Doc, start: int, end: int) -> str:
     return entry.type
 
 
-def is_strength(span: Span, treatment_tokens: set[int]) -> bool:
-    """A percentage is a DOSE only next to a treatment or a formulation word."""
+def near_treatment(span: Span, treatment_tokens: set[int], before: int = 3, after: int = 1) -> bool:
+    """Whether a treatment or formulation word sits within a few tokens of ``span``.
+
+    Percentages and bare schedules are doses only in that company: "5% foam",
+    "minox twice a day"; "density rose 10%" or "my daily walk" are not.
+    """
     doc = span.doc
-    neighbours = [span.start - 1, span.end]
-    for i in neighbours:
-        if 0 <= i < len(doc) and (i in treatment_tokens or doc[i].lower_ in FORMULATION_WORDS):
-            return True
-    return False
+    window = list(range(max(span.start - before, 0), span.start)) + list(range(span.end, min(span.end + after, len(doc))))
+    return any(i in treatment_tokens or doc[i].lower_ in FORMULATION_WORDS for i in window)
 
 
 @Language.factory("claimtag_entities", default_config={"lexicon_path": None})
@@ -173,11 +177,21 @@ class EntityTagger:
                     spans.append(span)
         return spans
 
+    def _context_ok(self, span: Span, spans: list[Span], treatment_tokens: set[int]) -> bool:
+        if span.label_ == "DOSE" and _PERCENT.match(span.text):
+            return near_treatment(span, treatment_tokens)
+        entry = self.lexicon.entries.get(span.kb_id_)
+        if entry is not None and entry.context == "treatment":
+            # a bare schedule needs a treatment or an amount in its sentence
+            sent = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
+            return any(o is not span and o.label_ in ("TREATMENT", "DOSE") and o.start >= sent.start and o.end <= sent.end
+                       for o in spans)
+        return True
+
     def __call__(self, doc: Doc) -> Doc:
         spans = filter_spans(self.candidates(doc))
         treatment_tokens = {i for s in spans if s.label_ == "TREATMENT" for i in range(s.start, s.end)}
-        spans = [s for s in spans
-                 if not (s.label_ == "DOSE" and _PERCENT.match(s.text) and not is_strength(s, treatment_tokens))]
+        spans = [s for s in spans if self._context_ok(s, spans, treatment_tokens)]
         # An entity never crosses a sentence boundary.
         if doc.has_annotation("SENT_START"):
             spans = [s for s in spans if not any(t.is_sent_start for t in s[1:])]

@@ -210,7 +210,8 @@ def customize_tokenizer(nlp: Language) -> Language:
     nlp.tokenizer.token_match = _KEEP_WHOLE.match
     # spaCy keeps "U." or "D." together as an initial; in our texts a single
     # letter before a period is a unit or a serotype at the end of a sentence.
-    suffixes = list(nlp.Defaults.suffixes) + [r"(?<=[A-Z])\."]
+    # "U." and "D." end sentences ("100 U."), "CD8+" marks a cell population.
+    suffixes = list(nlp.Defaults.suffixes) + [r"(?<=[A-Z])\.", r"(?<=[A-Za-z0-9])\+"]
     nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     return nlp
 

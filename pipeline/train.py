@@ -31,11 +31,10 @@ LEXICON_SOURCE = CORPUS_DIR / "lexicon.jsonl"
 
 # Candidates compared by cross-validation (name, build_estimator kwargs).
 CANDIDATES: list[tuple[str, dict]] = [
-    ("logreg words", {"model": "logreg", "use_chars": False, "C": 4.0}),
-    ("logreg words+chars C=1", {"model": "logreg", "use_chars": True, "C": 1.0}),
-    ("logreg words+chars C=4", {"model": "logreg", "use_chars": True, "C": 4.0}),
-    ("logreg words+chars C=16", {"model": "logreg", "use_chars": True, "C": 16.0}),
-    ("linear svm words+chars", {"model": "svm", "use_chars": True, "C": 4.0}),
+    ("logreg words+chars", {"model": "logreg", "use_chars": True, "use_cues": False, "C": 4.0}),
+    ("logreg words+chars+cues C=4", {"model": "logreg", "use_chars": True, "use_cues": True, "C": 4.0}),
+    ("logreg words+chars+cues C=16", {"model": "logreg", "use_chars": True, "use_cues": True, "C": 16.0}),
+    ("linear svm words+chars+cues", {"model": "svm", "use_chars": True, "use_cues": True, "C": 4.0}),
 ]
 
 
@@ -63,18 +62,29 @@ def masked_corpus(nlp, records: Sequence[dict]) -> tuple[list[str], list[list[tu
     return [mask_sentence(t, e) for t, e in zip(texts, ents)], ents
 
 
-def cross_validate(params: dict, X: Sequence[str], y: Sequence[str], groups: Sequence[str], splitter) -> dict:
+def _fit_predict(params: dict, X_train: list[str], y_train, X_test: list[str]):
+    # Selection compares uncalibrated models: calibration barely moves the
+    # argmax and would cost five inner fits per fold.
+    estimator = build_estimator(**{**params, "calibrate": False}, random_state=SEED)
+    estimator.fit(X_train, y_train)
+    return estimator.predict(X_test)
+
+
+def cross_validate(params: dict, X: Sequence[str], y: Sequence[str], groups: Sequence[str], splitter,
+                   n_jobs: int = -1) -> dict:
+    from joblib import Parallel, delayed
     from sklearn.metrics import f1_score
 
     X = numpy.asarray(X, dtype=object)
     y = numpy.asarray(y)
+    folds = list(splitter.split(X, y, groups))
+    predictions = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict)(params, list(X[tr]), y[tr], list(X[te])) for tr, te in folds)
     predicted = numpy.empty(len(y), dtype=object)
     fold_scores = []
-    for train_idx, test_idx in splitter.split(X, y, groups):
-        estimator = build_estimator(**params, random_state=SEED)
-        estimator.fit(list(X[train_idx]), y[train_idx])
-        predicted[test_idx] = estimator.predict(list(X[test_idx]))
-        fold_scores.append(f1_score(y[test_idx], predicted[test_idx], labels=list(LABELS), average="macro", zero_division=0))
+    for (_, test_idx), pred in zip(folds, predictions):
+        predicted[test_idx] = pred
+        fold_scores.append(f1_score(y[test_idx], pred, labels=list(LABELS), average="macro", zero_division=0))
     pooled = f1_score(y, predicted.astype(str), labels=list(LABELS), average="macro", zero_division=0)
     return {"macro_f1": float(pooled), "fold_macro_f1": [float(s) for s in fold_scores]}
 
@@ -153,6 +163,7 @@ def train(
                       "numpy": numpy.__version__, "joblib": joblib.__version__},
         "estimator": {"name": name, "params": params, "seed": SEED},
         "train_sentences": len(X),
+        "train_label_counts": {label: y.count(label) for label in LABELS},
         "model_selection": results,
         "cv": next(r for r in results if r["name"] == name),
         "test": test_metrics,

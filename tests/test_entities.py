@@ -39,15 +39,16 @@ def test_short_uppercase_forms_match_only_as_written(entity_nlp):
     ("been on fin 0.5mg twice a week", "0.5mg twice a week"),
     ("dosed at 10 µg/kg", "10 µg/kg"),
     ("she used 100U in the scalp", "100U"),
-    ("apply it 2x daily", "2x daily"),
+    ("apply minox 2x daily", "2x daily"),
     ("minoxidil 5% foam", "5%"),
 ])
 def test_dose_shapes_are_found(entity_nlp, text, span):
     assert (span, "DOSE") in ents(entity_nlp, text)
 
 
-def test_result_percentages_are_not_doses(entity_nlp):
+def test_result_percentages_and_bare_schedules_without_a_treatment_are_not_doses(entity_nlp):
     assert not [e for e in entity_nlp("density went up about 10% at week 24").ents if e.label_ == "DOSE"]
+    assert not [e for e in entity_nlp("my daily walk helps").ents if e.label_ == "DOSE"]
 
 
 @pytest.mark.parametrize("strain", ["C57BL/6J", "C3H/HeJ", "BALB/c", "B6×129Sv", "DBA/2J", "FVB/NJ", "NOD/ShiLtJ"])
