@@ -1336,3 +1336,30 @@ class _ForumReader:
                 quotes.append(Quote(name, qtext, rid))
             i = nxt
         return _join(own), quotes
+
+
+# --------------------------------------------------------------------------
+# byte ranges (the Dask engine's partitions of large JSONL files)
+
+
+def _iter_range_lines(path: str, start: int, end: int, first_line: int) -> Iterator[_Line]:
+    """Decoded lines of ``path[start:end]`` numbered from ``first_line``; ranges start after a newline."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        no = first_line - 1
+        remaining = end - start
+        while remaining > 0:
+            raw = fh.readline(remaining)
+            if not raw:
+                break
+            remaining -= len(raw)
+            no += 1
+            if no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            yield _make_line(no, raw)
+
+
+def read_records_range(path: str, start: int, end: int, first_line: int,
+                       text_column: str = "text") -> Iterator[Post | BadRecord]:
+    """JSONL records of one byte range, with the same locators as :func:`read_records`."""
+    yield from _read_jsonl(path, _iter_range_lines(path, start, end, first_line), text_column)

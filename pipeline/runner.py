@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -43,6 +44,12 @@ class ChunkResult:
     labeled: int
     sentences: int
     labels: Counter = field(default_factory=Counter)
+    notes: Counter = field(default_factory=Counter)
+
+
+def note_kind(note: str) -> str:
+    """A note without its counts, for tallying ("removed 3 NUL..." → "removed N NUL...")."""
+    return re.sub(r"(?<![\w])\d+(?![\w])", "N", note)
 
 
 def evidence_model(sentence_kinds: set[str], post_kinds: Counter, sentence_text: str) -> str:
@@ -88,20 +95,28 @@ def post_units(post: Post) -> list[tuple[str, bool, str]]:
     return units
 
 
-def split_long(text: str, limit: int = MAX_DOC_CHARS) -> list[tuple[int, str]]:
-    """(offset, piece) pieces of at most ``limit`` chars, cut between sentences."""
+def split_long(text: str, limit: int = MAX_DOC_CHARS) -> list[tuple[int, str, bool, bool]]:
+    """(offset, piece, cut_before_was_forced, cut_after_was_forced) pieces of at most ``limit`` chars.
+
+    Pieces are cut between sentences. When a cut falls inside a run-on (a
+    forced split), the sentences on both sides of it keep their flag.
+    """
     if len(text) <= limit:
-        return [(0, text)]
+        return [(0, text, False, False)]
     pieces = []
     start = 0
     end = 0
+    forced_before = False
+    last_forced = False
     for sent in split_sentences(text):
         if sent.end - start > limit and end > start:
-            pieces.append((start, text[start:end]))
+            pieces.append([start, text[start:end], forced_before, last_forced and sent.forced])
+            forced_before = last_forced and sent.forced
             start = sent.start
         end = sent.end
-    pieces.append((start, text[start:]))
-    return pieces
+        last_forced = sent.forced
+    pieces.append([start, text[start:], forced_before, False])
+    return [tuple(p) for p in pieces]
 
 
 class ChunkLabeler:
@@ -122,18 +137,23 @@ class ChunkLabeler:
         return self.classifier.predict_docs(docs)
 
     def label_posts(self, posts: list[Post]) -> list[list[dict]]:
-        jobs = []  # (post index, unit, offset, text)
+        jobs = []  # (post index, unit, offset, text, forced first sentence, forced last sentence)
         for i, post in enumerate(posts):
             for unit in post_units(post):
-                for offset, piece in split_long(unit[0]):
-                    jobs.append((i, unit, offset, piece))
+                for offset, piece, forced_first, forced_last in split_long(unit[0]):
+                    jobs.append((i, unit, offset, piece, forced_first, forced_last))
         docs = self._docs([j[3] for j in jobs])
         per_post: list[list[dict]] = [[] for _ in posts]
         kinds: list[Counter] = [Counter() for _ in posts]
         pending = []
-        for (i, unit, offset, _piece), doc in zip(jobs, docs):
-            forced = doc._.forced_splits or set()
-            for sent, start, end, _masked in masked_sentences(doc):
+        for (i, unit, offset, _piece, forced_first, forced_last), doc in zip(jobs, docs):
+            forced = set(doc._.forced_splits or ())
+            sentences = list(masked_sentences(doc))
+            if sentences and forced_first:
+                forced.add(sentences[0][0].start)
+            if sentences and forced_last:
+                forced.add(sentences[-1][0].start)
+            for sent, start, end, _masked in sentences:
                 label, probs = doc._.sent_claims[sent.start]
                 ents = [e for e in sent.ents]
                 sent_kinds = {k for k in map(_kind, ents) if k}
@@ -195,8 +215,9 @@ class ChunkLabeler:
             labeled += 1
             rows.extend(post_rows)
         labels = Counter(r["label"] for r in rows)
+        notes = Counter(note_kind(n) for post in posts for n in post.notes)
         return ChunkResult(format_rows(rows, make_excel_safe=self.make_excel_safe), errors,
-                           records=len(items), labeled=labeled, sentences=len(rows), labels=labels)
+                           records=len(items), labeled=labeled, sentences=len(rows), labels=labels, notes=notes)
 
 
 # -- process-pool plumbing ------------------------------------------------------
@@ -254,6 +275,7 @@ class InputResult:
     errors: int = 0
     sentences: int = 0
     labels: Counter = field(default_factory=Counter)
+    notes: Counter = field(default_factory=Counter)
     reason: str = ""
 
 
@@ -350,14 +372,19 @@ def label_input(path: str, name: str, opts: RunOptions, manifest: Manifest, labe
     digest = hashlib.sha256() if sha is None else None
     try:
         writer.write(header())
-        records = read_records(path, fmt, text_column=opts.text_column)
-        for chunk_result in run_chunks(chunked(records, opts.chunk_posts), opts, labeler, pool):
+        if hasattr(pool, "results"):  # the Dask engine reads its partitions on the workers
+            stream = pool.results()
+        else:
+            records = read_records(path, fmt, text_column=opts.text_column)
+            stream = run_chunks(chunked(records, opts.chunk_posts), opts, labeler, pool)
+        for chunk_result in stream:
             writer.write(chunk_result.csv_text)
             error_rows.extend(chunk_result.errors)
             result.records += chunk_result.records
             result.labeled += chunk_result.labeled
             result.sentences += chunk_result.sentences
             result.labels.update(chunk_result.labels)
+            result.notes.update(chunk_result.notes)
             if progress:
                 progress(chunk_result.records, chunk_result.sentences)
         result.errors = len(error_rows)
@@ -382,6 +409,7 @@ def label_input(path: str, name: str, opts: RunOptions, manifest: Manifest, labe
         "records_in_error": result.errors,
         "sentences_written": result.sentences,
         "labels": dict(sorted(result.labels.items())),
+        "record_notes": dict(sorted(result.notes.items())),
         "output": out_path.name,
         "errors_file": err_path.name if error_rows else None,
         "model_version": manifest.data["model"]["version"],
