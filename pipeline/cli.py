@@ -48,6 +48,7 @@ def label(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --engine dask); default: a LocalCluster."),
     workers: int = typer.Option(2, "--workers", help="Workers of the LocalCluster started for --engine dask."),
     excel_safe: bool = typer.Option(False, "--excel-safe", help="Neutralise cells starting with = + - @ tab or CR (CSV injection)."),
+    chunk_posts: int = typer.Option(200, "--chunk-posts", min=1, help="Posts per unit of work sent to a worker."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
 ) -> None:
     """Label every sentence of every post in INPUTS and write one labeled CSV per input."""
@@ -98,7 +99,8 @@ def label(
         raise typer.Exit(EXIT_USAGE)
     jobs = jobs or (os.cpu_count() or 1)
     opts = RunOptions(out_dir=out, fmt=fmt, text_column=text_column, no_split=no_split, model=model,
-                      trust_model=trust_model, force=force, jobs=jobs, excel_safe=excel_safe)
+                      trust_model=trust_model, force=force, jobs=jobs, excel_safe=excel_safe,
+                      chunk_posts=chunk_posts)
     try:
         from . import load
 
@@ -214,16 +216,136 @@ def _print_summary(results, out: Path) -> None:
 
 @app.command()
 def train(
-    out: Path = typer.Option(None, "--out", help="Model directory to write (default: the project's models/)."),
+    annotations: Optional[list[Path]] = typer.Option(
+        None, "--annotations", help="Files or folders of new annotations (ours, CSV, Prodigy, Label Studio, doccano)."),
+    annotation_format: Optional[str] = typer.Option(None, "--annotation-format",
+                                                    help="Force the annotation format instead of detecting it."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop invalid annotations (and say how many) instead of stopping."),
+    promote: bool = typer.Option(False, "--promote", help="Make the new model current even if it is worse on the test split."),
+    select: bool = typer.Option(False, "--select", help="With --annotations: choose the estimator again by cross-validation."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Model directory to write (default: models/, or models/<version>/ with --annotations)."),
+    corpus: Path = typer.Option(None, "--corpus", help="Base annotation directory (default: corpus/annotations).", hidden=True),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the final line."),
 ) -> None:
-    """Train the claim classifier on corpus/annotations (test split excluded), deterministically."""
-    from .model import PROJECT_MODELS
-    from .train import train as run_training
+    """Train the claim classifier on corpus/annotations (test split excluded), deterministically.
 
-    card = run_training(out or PROJECT_MODELS, log=(lambda *_: None) if quiet else typer.echo)
-    if quiet:
-        typer.echo(card["version"])
+    With --annotations the new annotations are validated, a fifth of them is
+    held out, the rest is added to the corpus, and the new model is written to
+    models/<version>/ and compared with the current one on the fixed test split
+    and on the held-out fifth. It becomes current only if it is not worse on
+    the test split (or with --promote).
+    """
+    import shutil
+    import tempfile
+
+    from .corpus import ANNOTATIONS_DIR, checksum_problems, load_split
+    from .model import CURRENT_FILE, PROJECT_MODELS, ModelError, ModelFiles, resolve_model_dir
+    from .train import comparison_table, compare_models
+    from .train import train as run_training
+    from .write import write_text_atomic
+
+    log = (lambda *_: None) if quiet else typer.echo
+    corpus_dir = corpus or ANNOTATIONS_DIR
+    problems = checksum_problems(corpus_dir) if corpus is None else []
+    if problems:
+        for problem in problems:
+            _err(problem)
+        _err("corpus/annotations changed without its checksums; if intended run `make checksums`")
+        raise typer.Exit(1)
+    if not annotations:
+        card = run_training(out or PROJECT_MODELS, annotations_dir=corpus_dir, log=log)
+        if quiet:
+            typer.echo(card["version"])
+        return
+
+    from .annotations import load_for_training, split_holdout
+    from .nlp import build_entity_pipeline
+    from .train import LEXICON_SOURCE
+
+    tokenizer = build_entity_pipeline(LEXICON_SOURCE).tokenizer
+    try:
+        records, problems, dropped = load_for_training([str(p) for p in annotations], annotation_format,
+                                                       tokenizer, skip_invalid)
+    except Exception as exc:  # unreadable file, unknown format
+        _err(f"error: {exc}")
+        raise typer.Exit(2)
+    if problems and not skip_invalid:
+        for problem in problems:
+            _err(str(problem))
+        _err(f"{len(problems)} problem(s) in the annotations; fix them or pass --skip-invalid")
+        raise typer.Exit(1)
+    if dropped:
+        _err(f"skipped {dropped} invalid annotation(s)")
+    if not records:
+        _err("error: no usable annotations")
+        raise typer.Exit(1)
+    new_train, holdout = split_holdout(records)
+    current_dir = resolve_model_dir(None)
+    try:
+        params = None if select else ModelFiles(current_dir).read_card()["estimator"]["params"]
+    except (ModelError, KeyError):
+        params = None
+    root = PROJECT_MODELS
+    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=out or root))
+    try:
+        card = run_training(staging, annotations_dir=corpus_dir, extra_records=new_train, log=log, params=params)
+        target = (out or root) / card["version"]
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    scores = compare_models(current_dir, target, load_split("test", corpus_dir), holdout)
+    typer.echo(comparison_table(scores))
+    better = scores["new"]["test"]["macro_f1"] >= scores["current"]["test"]["macro_f1"]
+    if (better or promote) and out is None:
+        write_text_atomic(root / CURRENT_FILE, card["version"] + "\n")
+        why = "not worse on the test split" if better else "--promote"
+        typer.echo(f"{card['version']} is now the current model ({why}); roll back with `claimtag models use VERSION`")
+    elif out is None:
+        typer.echo(f"kept {scores['current']['version']} as the current model: the new model is worse on the test "
+                   f"split; `claimtag models use {card['version']}` or --promote to use it anyway")
+
+
+models_app = typer.Typer(help="List trained model versions and choose the current one.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Model versions in models/ with their metrics; * marks the current one."""
+    from .model import PROJECT_MODELS, list_versions, resolve_model_dir
+
+    current = resolve_model_dir(None).resolve()
+    typer.echo(f"{'':2}{'version':<16}{'name':<10}{'created':<22}{'train':>7}{'new':>6}{'test F1':>9}{'entity F1':>11}")
+    for directory, card in list_versions(PROJECT_MODELS):
+        mark = "*" if directory.resolve() == current else " "
+        test = card.get("test", {})
+        name = "default" if directory.resolve() == PROJECT_MODELS.resolve() else directory.name
+        typer.echo(f"{mark:2}{card.get('version', '?'):<16}{name:<10}{card.get('created', ''):<22}"
+                   f"{card.get('train_sentences', 0):>7}{card.get('extra_annotations', 0):>6}"
+                   f"{test.get('macro_f1', float('nan')):>9.3f}{test.get('entities', {}).get('f1', float('nan')):>11.3f}")
+
+
+@models_app.command("use")
+def models_use(version: str = typer.Argument(..., help="A version from `claimtag models list`, or 'default'.")) -> None:
+    """Make VERSION the model that `claimtag label` and pipeline.load() use (rollback)."""
+    from .model import CURRENT_FILE, PROJECT_MODELS, list_versions
+    from .write import write_text_atomic
+
+    known = {card.get("version"): d for d, card in list_versions(PROJECT_MODELS)}
+    root_card_version = next((c.get("version") for d, c in list_versions(PROJECT_MODELS)
+                              if d.resolve() == PROJECT_MODELS.resolve()), None)
+    if version == "default" or version == root_card_version:
+        write_text_atomic(PROJECT_MODELS / CURRENT_FILE, "default\n")
+        typer.echo("the shipped default model is now current")
+        return
+    if version not in known:
+        _err(f"error: unknown model version {version!r}; see `claimtag models list`")
+        raise typer.Exit(2)
+    write_text_atomic(PROJECT_MODELS / CURRENT_FILE, version + "\n")
+    typer.echo(f"{version} is now the current model")
 
 
 @app.command()
@@ -303,6 +425,26 @@ def evaluate(
         typer.echo(format_full_report(metrics, baselines))
 
 
+@app.command()
+def bench(
+    sentences: int = typer.Option(200_000, "--sentences", help="Size of the synthetic dump in sentences."),
+    sample: int = typer.Option(5_000, "--sample", help="Sentences for the slow baselines (naive loop, sm architecture)."),
+    memory_sentences: Optional[int] = typer.Option(None, "--memory-sentences",
+                                                   help="N for the memory check at N and 10×N (default: sentences/10)."),
+    out: Path = typer.Option(Path("out/bench.json"), "--out", help="Where to save the results as JSON."),
+) -> None:
+    """Benchmark claimtag against the spaCy floor, a naive loop and the en_core_web_sm architecture."""
+    from .bench import format_table, run_benchmark
+    from .write import write_text_atomic
+
+    results = run_benchmark(sentences, sample=sample, memory_sentences=memory_sentences,
+                            log=lambda m: typer.echo(m, err=True))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out, json.dumps(results, indent=2) + "\n")
+    typer.echo(format_table(results))
+    typer.echo(f"saved {out}")
+
+
 def clf_card_label_counts(model: Optional[str]) -> list[str]:
     """Training labels as a list (for the majority baseline), from the model card."""
     from .model import ModelFiles, resolve_model_dir
@@ -310,6 +452,20 @@ def clf_card_label_counts(model: Optional[str]) -> list[str]:
     card = ModelFiles(resolve_model_dir(model)).read_card()
     counts = card.get("train_label_counts", {})
     return [label for label, n in counts.items() for _ in range(n)]
+
+
+def _register_optional_commands() -> None:
+    from .report import report_command
+
+    app.command("report")(report_command)
+    try:
+        from .suggest import suggest_command
+    except ImportError:  # pragma: no cover - suggest is part of the package
+        return
+    app.command("suggest")(suggest_command)
+
+
+_register_optional_commands()
 
 
 def main() -> None:

@@ -134,3 +134,17 @@ def load_estimator(files: ModelFiles, trust_model: bool = False):
     except Exception as exc:  # a pickle from another library version fails in many ways
         raise ModelError(f"cannot unpickle {files.estimator}: {exc}. Run `make train`.") from None
     return estimator, card
+
+
+def list_versions(root: Path | None = None) -> list[tuple[Path, dict]]:
+    """(directory, card) of the shipped model and every kept version, oldest first."""
+    root = root or PROJECT_MODELS
+    found = []
+    for directory in [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        card_path = directory / CARD_FILE
+        if card_path.is_file():
+            try:
+                found.append((directory, json.loads(card_path.read_text(encoding="utf-8"))))
+            except json.JSONDecodeError:
+                continue
+    return sorted(found, key=lambda item: (item[0] != root, item[1].get("created", "")))

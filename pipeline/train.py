@@ -119,8 +119,14 @@ def train(
     lexicon: Path = LEXICON_SOURCE,
     extra_records: Sequence[dict] = (),
     log=print,
+    params: dict | None = None,
 ) -> dict:
-    """Fit, write ``claim-classifier.joblib``/``.json`` and ``lexicon.jsonl`` to ``out_dir``; return the card."""
+    """Fit, write ``claim-classifier.joblib``/``.json`` and ``lexicon.jsonl`` to ``out_dir``; return the card.
+
+    With ``params`` the estimator configuration is taken as given (the retrain
+    loop reuses the shipped model's choice); without, it is chosen by
+    cross-validation on the training split.
+    """
     import joblib
     import sklearn
     import spacy
@@ -135,10 +141,14 @@ def train(
     y = [r["label"] for r in train_records]
     posts = [str(r.get("post_id", i)) for i, r in enumerate(train_records)]
     sources = [source_of(r) for r in train_records]
-    log(f"training on {len(X)} sentences from {len(set(posts))} posts, {len(set(sources))} sources")
-    log("model selection (training split only):")
-    name, params, results = select_model(X, y, posts, sources, log=log)
-    log(f"chosen: {name}")
+    log(f"training on {len(X)} sentences from {len(set(posts))} posts, {len(set(sources))} sources"
+        + (f" ({len(extra_records)} from new annotations)" if extra_records else ""))
+    if params is None:
+        log("model selection (training split only):")
+        name, params, results = select_model(X, y, posts, sources, log=log)
+        log(f"chosen: {name}")
+    else:
+        name, results = "given", []
     estimator = build_estimator(**params, random_state=SEED)
     estimator.fit(X, y)
 
@@ -165,7 +175,7 @@ def train(
         "train_sentences": len(X),
         "train_label_counts": {label: y.count(label) for label in LABELS},
         "model_selection": results,
-        "cv": next(r for r in results if r["name"] == name),
+        "cv": next((r for r in results if r["name"] == name), None),
         "test": test_metrics,
         "training_seconds": round(time.time() - started, 1),
     }
@@ -176,3 +186,43 @@ def train(
         f"entity F1 {test_metrics['entities']['f1']:.3f}")
     log(f"wrote {out_dir / ESTIMATOR_FILE} (version {card['version']})")
     return card
+
+
+# -- the retrain loop: new annotations, comparison, promotion ----------------------
+
+def compare_models(current_dir: Path, new_dir: Path, test_records: Sequence[dict],
+                   holdout_records: Sequence[dict]) -> dict:
+    """Score both models on the same sentences: the fixed test split and the held-out new annotations."""
+    from .model import ModelFiles, load_estimator
+    from .nlp import build_entity_pipeline
+
+    scores = {}
+    for role, directory in (("current", current_dir), ("new", new_dir)):
+        files = ModelFiles(directory)
+        estimator, card = load_estimator(files, trust_model=True)
+        nlp = build_entity_pipeline(files.lexicon)
+        scores[role] = {"version": card.get("version"),
+                        "test": evaluate_estimator(estimator, nlp, test_records)}
+        if holdout_records:
+            scores[role]["holdout"] = evaluate_estimator(estimator, nlp, holdout_records)
+    return scores
+
+
+def comparison_table(scores: dict) -> str:
+    """Current and new model side by side: macro-F1, per-label F1, entity F1."""
+    current, new = scores["current"], scores["new"]
+    sets = [name for name in ("test", "holdout") if name in new]
+    header = f"{'':<22}" + "".join(f"{f'{s}: current':>16}{f'{s}: new':>12}" for s in sets)
+    lines = [f"current = {current['version']}, new = {new['version']}", header]
+
+    def row(name, get):
+        cells = "".join(f"{get(current[s]):>16.3f}{get(new[s]):>12.3f}" for s in sets)
+        return f"{name:<22}{cells}"
+
+    lines.append(row("macro-F1", lambda m: m["macro_f1"]))
+    lines.append(row("accuracy", lambda m: m["accuracy"]))
+    for label in LABELS:
+        lines.append(row(f"F1 {label}", lambda m, label=label: m["per_label"][label]["f1"]))
+    lines.append(row("entity F1", lambda m: m["entities"]["f1"]))
+    lines.append("sentences" + " " * 13 + "".join(f"{current[s]['n']:>16}{new[s]['n']:>12}" for s in sets))
+    return "\n".join(lines)
