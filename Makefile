@@ -40,9 +40,16 @@ test: $(STAMP)
 
 $(MODEL): $(CORPUS) $(MODEL_CODE) | $(STAMP)
 	$(BIN)/claimtag checksums
-	$(BIN)/claimtag train $(if $(ANNOTATIONS),--annotations $(ANNOTATIONS))
+	$(BIN)/claimtag train
 
+# make train                      rebuild the shipped model when corpus, lexicon or code changed
+# make train ANNOTATIONS=dir/     add new annotations, compare with the current model, promote if not worse
+ifeq ($(strip $(ANNOTATIONS)),)
 train: $(MODEL)
+else
+train: $(STAMP)
+	$(BIN)/claimtag train --annotations $(ANNOTATIONS)
+endif
 
 eval: $(STAMP)
 	$(BIN)/claimtag evaluate corpus/annotations/test.jsonl
@@ -54,7 +61,7 @@ report: $(STAMP)
 	$(BIN)/claimtag report $(OUT) --html $(OUT)/report.html --csv $(OUT)/summary.csv
 
 suggest: $(STAMP)
-	$(BIN)/claimtag suggest $(INPUT) --n 100 --out $(OUT)/suggestions.jsonl
+	$(BIN)/claimtag suggest $(INPUT) --n 100 --format labelstudio --out $(OUT)/suggestions.json
 
 # After an intentional edit of corpus/annotations/*.jsonl.
 checksums: $(STAMP)

@@ -24,6 +24,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from .segment import doc_text
+
 _PAREN = re.compile(r"\(([^()]{1,12})\)")
 
 
@@ -106,13 +108,14 @@ class AbbreviationLinker:
     """spaCy component: spreads entity labels across abbreviation definitions."""
 
     def __call__(self, doc: Doc) -> Doc:
-        if "(" not in doc.text:
+        text = doc_text(doc)
+        if "(" not in text:
             return doc
         ents = list(doc.ents)
         by_char = {(e.start_char, e.end_char): e for e in ents}
         new_spans: list[Span] = []
         definitions: dict[str, tuple[str, str, str | None, str | None]] = {}
-        for abbr in find_abbreviations(doc.text):
+        for abbr in find_abbreviations(text):
             long_span = doc.char_span(abbr.long_start, abbr.long_end, alignment_mode="contract")
             short_span = doc.char_span(abbr.short_start, abbr.short_end, alignment_mode="strict")
             if long_span is None or short_span is None or not len(long_span):
@@ -135,12 +138,15 @@ class AbbreviationLinker:
             definitions[short_span.text] = (label, long_span.text, canonical, ontology_id)
         if definitions:
             pattern = re.compile(r"(?<![\w/-])(" + "|".join(re.escape(s) for s in definitions) + r")(?![\w/-])")
-            for m in pattern.finditer(doc.text):
+            for m in pattern.finditer(text):
                 span = doc.char_span(m.start(), m.end())
                 if span is not None and (span.start_char, span.end_char) not in by_char:
                     new_spans.append(Span(doc, span.start, span.end, label=definitions[m.group(1)][0]))
         if not definitions:
             return doc
+        if doc.has_annotation("SENT_START"):
+            # a definition never spans two sentences ("...0\nTE (...)")
+            new_spans = [sp for sp in new_spans if not any(t.is_sent_start for t in sp[1:])]
         if new_spans:
             doc.ents = filter_spans(new_spans + ents)
         for ent in doc.ents:

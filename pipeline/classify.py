@@ -21,6 +21,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .segment import doc_text
+
 LABELS = ("finding", "hypothesis", "skepticism", "anecdote", "other")
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -50,34 +52,79 @@ def mask_sentence(text: str, entities: Iterable[tuple[int, int, str]] = ()) -> s
 # Cue classes from the annotation guideline. Each class pools words that do
 # the same discourse job, so a hedge the corpus never saw ("presumably")
 # still counts as a hedge; that is what carries over to other forums.
-CUE_PATTERNS: dict[str, str] = {
-    "hedge": r"\b(might|may|could|maybe|perhaps|possibly|probably|likely|unlikely|suspect\w*|wonder\w*|theor\w*|"
-             r"hypothes\w*|guess|bet|speculat\w*|propos\w*|suggests?|seems?|appears?|potentially|presumably|imo|"
-             r"imho|i think|i believe|i feel like|would explain|could explain|what if|plausibl\w*)\b",
-    "doubt": r"\b(doubt\w*|skeptic\w*|sceptic\w*|not convinced|unconvinced|bs|bullshit|scam\w*|snake oil|hype\w*|"
-             r"overblown|meme|placebo|nocebo|confound\w*|correlation|cherry.?pick\w*|biased?|funded|sponsor\w*|"
-             r"small (sample|n|study)|tiny|underpowered|no control|uncontrolled|anecdotal|limitation\w*|caution\w*|"
-             r"caveat\w*|flawed|weak|questionable|misleading|proof|evidence|source|lmao|lol|sure buddy|yeah right|"
-             r"cope|copium|grain of salt|doesn'?t mean|does not mean|aren'?t|isn'?t|wasn'?t|never)\b",
-    "first_person": r"\b(i|i'm|im|i've|ive|i'd|me|my|mine|myself)\b",
-    "close_other": r"\b(my (wife|husband|brother|sister|mom|mum|dad|friend|son|daughter|gf|bf|partner|doc|doctor|derm|"
-                   r"gp|endo|neuro)|a (friend|guy|buddy|coworker|colleague)|someone|people i know)\b",
-    "we": r"\b(we|our|us)\b",
-    "research": r"\b(study|studies|trial\w*|paper\w*|researchers?|authors?|data|cohort|meta.?analys\w*|randomi[sz]ed|"
-                r"participants|patients|subjects|group|arm|baseline|significant\w*|p ?[<=]|n ?=|observed|measured|"
-                r"reported|showed|shown|found|increased|decreased|reduced|improved|compared|versus|vs|odds|risk|ratio)\b",
-    "past_tense": r"\b\w+ed\b",
-    "personal_time": r"\b(months?|weeks?|years?|yrs?|days?) (in|on|later|ago)\b|\b(since|started|stopped|tried|been|"
-                     r"using|taking|took)\b",
-    "question": r"\?",
-    "exclamation": r"!",
-    "addressee": r"\b(you|your|u|ur|anyone|anybody|everyone|guys)\b",
-    "social": r"\b(thanks|thank|thx|ty|bump|hi|hello|hey|welcome|cheers|good luck|congrats|following|update)\b",
-    "negation": r"\b(not|no|never|none|nothing|dont|didnt|doesnt|cant|wont)\b|n't\b",
-    "future": r"\b(will|gonna|going to|would|should|expect\w*|predict\w*)\b",
-    "number": r"\b0\b",
+# Entries ending in "*" are prefixes; entries with spaces are phrases.
+CUE_CLASSES: dict[str, tuple[str, ...]] = {
+    "hedge": ("might", "may", "could", "maybe", "perhaps", "possibly", "probably", "likely", "unlikely", "suspect*",
+              "wonder*", "theor*", "hypothes*", "guess", "bet", "speculat*", "propos*", "suggest*", "seem*", "appear*",
+              "potentially", "presumably", "imo", "imho", "plausibl*", "i think", "i believe", "i feel like",
+              "would explain", "could explain", "what if"),
+    "doubt": ("doubt*", "skeptic*", "sceptic*", "not convinced", "unconvinced", "bs", "bullshit", "scam*", "snake oil",
+              "hype*", "overblown", "meme", "placebo", "nocebo", "confound*", "correlation", "biased", "bias", "funded",
+              "sponsor*", "small sample", "small n", "small study", "tiny", "underpowered", "no control", "uncontrolled",
+              "anecdotal", "limitation*", "caution*", "caveat*", "flawed", "weak", "questionable", "misleading", "proof",
+              "evidence", "source", "lmao", "lol", "sure buddy", "yeah right", "cope", "copium", "grain of salt",
+              "doesn't mean", "doesnt mean", "does not mean", "aren't", "isn't", "wasn't", "never"),
+    "first_person": ("i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "myself"),
+    "close_other": ("my wife", "my husband", "my brother", "my sister", "my mom", "my mum", "my dad", "my friend",
+                    "my son", "my daughter", "my gf", "my bf", "my partner", "my doc", "my doctor", "my derm", "my gp",
+                    "my endo", "my neuro", "a friend", "a guy", "a buddy", "a coworker", "a colleague", "someone",
+                    "people i know"),
+    "we": ("we", "our", "us"),
+    "research": ("study", "studies", "trial*", "paper*", "researcher*", "author*", "data", "cohort", "meta", "randomi*",
+                 "participants", "patients", "subjects", "group", "arm", "baseline", "significant*", "observed",
+                 "measured", "reported", "showed", "shown", "found", "increased", "decreased", "reduced", "improved",
+                 "compared", "versus", "vs", "odds", "risk", "ratio"),
+    "past_tense": (),  # any word of four or more letters ending in -ed
+    "personal_time": ("since", "started", "stopped", "tried", "been", "using", "taking", "took", "months in",
+                      "month in", "weeks in", "years in", "days in", "months on", "weeks on", "years on", "months later",
+                      "weeks later", "years later", "months ago", "weeks ago", "years ago", "days ago", "yrs on"),
+    "question": ("?",),
+    "exclamation": ("!",),
+    "addressee": ("you", "your", "u", "ur", "anyone", "anybody", "everyone", "guys"),
+    "social": ("thanks", "thank", "thx", "ty", "bump", "hi", "hello", "hey", "welcome", "cheers", "good luck",
+               "congrats", "following", "update"),
+    "negation": ("not", "no", "never", "none", "nothing", "dont", "didnt", "doesnt", "cant", "wont"),  # and any -n't
+    "future": ("will", "gonna", "going to", "would", "should", "expect*", "predict*"),
+    "number": ("0",),
 }
-_CUES = [re.compile(p, re.IGNORECASE) for p in CUE_PATTERNS.values()]
+_CUE_NAMES = tuple(CUE_CLASSES)
+_CUE_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[?!]")
+
+
+def _cue_tables():
+    words: dict[str, list[int]] = {}
+    prefixes: list[tuple[str, int]] = []
+    phrases: dict[str, list[int]] = {}
+    for k, name in enumerate(_CUE_NAMES):
+        for cue in CUE_CLASSES[name]:
+            if " " in cue:
+                phrases.setdefault(cue, []).append(k)
+            elif cue.endswith("*"):
+                prefixes.append((cue[:-1], k))
+            else:
+                words.setdefault(cue, []).append(k)
+    return words, tuple(prefixes), phrases
+
+
+_CUE_WORDS, _CUE_PREFIXES, _CUE_PHRASES = _cue_tables()
+_PAST, _NEGATION = _CUE_NAMES.index("past_tense"), _CUE_NAMES.index("negation")
+
+
+def word_cues(word: str) -> tuple[int, ...]:
+    """Cue classes of one lowercased word (memoised: forum vocabularies repeat)."""
+    found = _WORD_CUE_CACHE.get(word)
+    if found is None:
+        classes = list(_CUE_WORDS.get(word, ()))
+        classes += [k for prefix, k in _CUE_PREFIXES if word.startswith(prefix) and k not in classes]
+        if len(word) >= 4 and word.endswith("ed") and _PAST not in classes:
+            classes.append(_PAST)
+        if word.endswith("n't") and _NEGATION not in classes:
+            classes.append(_NEGATION)
+        found = _WORD_CUE_CACHE[word] = tuple(classes)
+    return found
+
+
+_WORD_CUE_CACHE: dict[str, tuple[int, ...]] = {}
 
 
 class CueCounts(TransformerMixin, BaseEstimator):
@@ -93,13 +140,29 @@ class CueCounts(TransformerMixin, BaseEstimator):
     def transform(self, X):
         from scipy import sparse
 
-        rows = numpy.zeros((len(X), len(_CUES) + 2), dtype=numpy.float32)
+        n_classes = len(_CUE_NAMES)
+        rows = numpy.zeros((len(X), n_classes + 2), dtype=numpy.float32)
+        phrases = _CUE_PHRASES
         for i, text in enumerate(X):
-            for j, pattern in enumerate(_CUES):
-                rows[i, j] = min(len(pattern.findall(text)), self.cap) / self.cap
-            rows[i, -2] = min(len(text.split()), 60) / 60
-            rows[i, -1] = float(text.rstrip().endswith("?"))
+            words = _CUE_WORD.findall(text.lower())
+            row = rows[i]
+            for word in words:
+                for k in word_cues(word):
+                    row[k] += 1
+            for a, b in zip(words, words[1:]):
+                for k in phrases.get(f"{a} {b}", ()):
+                    row[k] += 1
+            for a, b, c in zip(words, words[1:], words[2:]):
+                for k in phrases.get(f"{a} {b} {c}", ()):
+                    row[k] += 1
+            row[-2] = len(words)
+            row[-1] = float(text.rstrip().endswith("?"))
+        numpy.minimum(rows[:, :n_classes], self.cap, out=rows[:, :n_classes])
+        rows[:, :n_classes] /= self.cap
+        numpy.minimum(rows[:, -2], 60, out=rows[:, -2])
+        rows[:, -2] /= 60
         return sparse.csr_matrix(rows * self.scale)
+
 
 # Word tokens plus the punctuation that carries claim type (? ! ...).
 WORD_PATTERN = r"(?u)\b\w+\b|[?!]|\.\.\.|…"
@@ -175,23 +238,24 @@ if not Span.has_extension("label_probs"):
     )
 
 
-def sentence_bounds(sent: Span) -> tuple[int, int] | None:
+def sentence_bounds(sent: Span, doc_string: str | None = None) -> tuple[int, int] | None:
     """Character offsets of ``sent`` without surrounding whitespace, or None if blank."""
-    text = sent.text
-    stripped = text.strip()
-    if not stripped:
-        return None
-    lead = len(text) - len(text.lstrip())
-    start = sent.start_char + lead
-    return start, start + len(stripped)
+    text = doc_string if doc_string is not None else doc_text(sent.doc)
+    start, end = sent.start_char, sent.end_char
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
 
 
 def masked_sentences(doc: Doc) -> Iterator[tuple[Span, int, int, str]]:
     """Each non-blank sentence with its character bounds and masked text."""
     ents = list(doc.ents)
+    text = doc_text(doc)
     k = 0
     for sent in doc.sents:
-        bounds = sentence_bounds(sent)
+        bounds = sentence_bounds(sent, text)
         if bounds is None:
             continue
         start, end = bounds
@@ -203,7 +267,7 @@ def masked_sentences(doc: Doc) -> Iterator[tuple[Span, int, int, str]]:
             e = ents[j]
             inside.append((e.start_char - start, e.end_char - start, e.label_))
             j += 1
-        yield sent, start, end, mask_sentence(doc.text[start:end], inside)
+        yield sent, start, end, mask_sentence(text[start:end], inside)
 
 
 @Language.factory(

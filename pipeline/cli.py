@@ -263,9 +263,11 @@ def train(
     from .train import LEXICON_SOURCE
 
     tokenizer = build_entity_pipeline(LEXICON_SOURCE).tokenizer
+    test_records = load_split("test", corpus_dir)
     try:
-        records, problems, dropped = load_for_training([str(p) for p in annotations], annotation_format,
-                                                       tokenizer, skip_invalid)
+        records, problems, dropped = load_for_training(
+            [str(p) for p in annotations], annotation_format, tokenizer, skip_invalid,
+            reference=load_split("train", corpus_dir) + test_records)
     except Exception as exc:  # unreadable file, unknown format
         _err(f"error: {exc}")
         raise typer.Exit(2)
@@ -276,6 +278,12 @@ def train(
         raise typer.Exit(1)
     if dropped:
         _err(f"skipped {dropped} invalid annotation(s)")
+    # The fixed test split stays out of training even when annotators re-label its sentences.
+    test_texts = {" ".join(r["text"].split()) for r in test_records}
+    leaked = [r for r in records if " ".join(r["text"].split()) in test_texts]
+    if leaked:
+        _err(f"left out {len(leaked)} annotation(s) whose text is in the held-out test split")
+        records = [r for r in records if " ".join(r["text"].split()) not in test_texts]
     if not records:
         _err("error: no usable annotations")
         raise typer.Exit(1)
@@ -296,7 +304,7 @@ def train(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    scores = compare_models(current_dir, target, load_split("test", corpus_dir), holdout)
+    scores = compare_models(current_dir, target, test_records, holdout)
     typer.echo(comparison_table(scores))
     better = scores["new"]["test"]["macro_f1"] >= scores["current"]["test"]["macro_f1"]
     if (better or promote) and out is None:
@@ -318,12 +326,12 @@ def models_list() -> None:
     from .model import PROJECT_MODELS, list_versions, resolve_model_dir
 
     current = resolve_model_dir(None).resolve()
-    typer.echo(f"{'':2}{'version':<16}{'name':<10}{'created':<22}{'train':>7}{'new':>6}{'test F1':>9}{'entity F1':>11}")
+    typer.echo(f"{'':2}{'version':<16}{'':<11}{'created':<22}{'train':>7}{'new':>6}{'test F1':>9}{'entity F1':>11}")
     for directory, card in list_versions(PROJECT_MODELS):
         mark = "*" if directory.resolve() == current else " "
         test = card.get("test", {})
-        name = "default" if directory.resolve() == PROJECT_MODELS.resolve() else directory.name
-        typer.echo(f"{mark:2}{card.get('version', '?'):<16}{name:<10}{card.get('created', ''):<22}"
+        name = "(shipped)" if directory.resolve() == PROJECT_MODELS.resolve() else ""
+        typer.echo(f"{mark:2}{card.get('version', '?'):<16}{name:<11}{card.get('created', ''):<22}"
                    f"{card.get('train_sentences', 0):>7}{card.get('extra_annotations', 0):>6}"
                    f"{test.get('macro_f1', float('nan')):>9.3f}{test.get('entities', {}).get('f1', float('nan')):>11.3f}")
 

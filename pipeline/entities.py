@@ -10,7 +10,11 @@ and either
   only as written, which keeps short abbreviations such as ``AA``, ``TE`` or
   ``ED`` from firing on ordinary words; or
 * ``regex``: a pattern over the text for *shapes* (doses, strain names,
-  drug classes) so that unseen strains and doses are found too.
+  drug classes) so that unseen strains and doses are found too; or
+* ``token_regex``: a pattern a single token must match in full (drug-name
+  and disease-name suffixes such as -tinib or -itis). Each distinct word is
+  checked once and the answer cached, which keeps these shapes off the
+  per-sentence cost.
 
 An entry may carry ``alt_type``: molecules that are therapies in one sentence
 and body substances in the next (melatonin, caffeine). The alternative type
@@ -31,6 +35,8 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
+
+from .segment import doc_text
 
 ENTITY_TYPES = ("TREATMENT", "CHEMICAL", "STRAIN", "SPECIES", "CONDITION", "DOSE")
 
@@ -64,6 +70,8 @@ class LexiconEntry:
     ontology_id: str | None = None
     forms: tuple[str, ...] = ()
     regex: str | None = None
+    # a pattern one whole token must match (checked once per distinct word)
+    token_regex: str | None = None
     alt_type: str | None = None
     # "treatment": keep a match only near a treatment (bare schedules)
     context: str | None = None
@@ -88,6 +96,7 @@ class Lexicon:
                     ontology_id=raw.get("ontology_id"),
                     forms=tuple(raw.get("forms", ())),
                     regex=raw.get("regex"),
+                    token_regex=raw.get("token_regex"),
                     alt_type=raw.get("alt_type"),
                     context=raw.get("context"),
                 )
@@ -148,6 +157,8 @@ class EntityTagger:
         self.any_case = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.exact_case = PhraseMatcher(nlp.vocab, attr="ORTH")
         self.shapes: list[tuple[re.Pattern, LexiconEntry]] = []
+        self.token_shapes: list[tuple[re.Pattern, LexiconEntry]] = []
+        self._word_shape: dict[int, LexiconEntry | None] = {}
         self._entry_by_key: dict[int, LexiconEntry] = {}
         for entry in lexicon.entries.values():
             key = nlp.vocab.strings.add(entry.id)
@@ -160,13 +171,26 @@ class EntityTagger:
                 self.exact_case.add(entry.id, list(nlp.tokenizer.pipe(exact)))
             if entry.regex:
                 self.shapes.append((re.compile(entry.regex), entry))
+            if entry.token_regex:
+                self.token_shapes.append((re.compile(entry.token_regex), entry))
 
     def candidates(self, doc: Doc) -> list[Span]:
         spans = []
         for key, start, end in self.any_case(doc) + self.exact_case(doc):
             entry = self._entry_by_key[key]
             spans.append(Span(doc, start, end, label=choose_type(entry, doc, start, end), kb_id=entry.id))
-        text = doc.text
+        if self.token_shapes:
+            strings = doc.vocab.strings
+            cache = self._word_shape
+            for i, orth in enumerate(doc.to_array("ORTH").tolist()):
+                entry = cache.get(orth, False)
+                if entry is False:
+                    word = strings[orth]
+                    entry = next((e for pattern, e in self.token_shapes if pattern.fullmatch(word)), None)
+                    cache[orth] = entry
+                if entry is not None:
+                    spans.append(Span(doc, i, i + 1, label=entry.type, kb_id=entry.id))
+        text = doc_text(doc)
         for pattern, entry in self.shapes:
             for match in pattern.finditer(text):
                 span = doc.char_span(match.start(), match.end(), label=entry.type, kb_id=entry.id)
@@ -201,6 +225,10 @@ class EntityTagger:
             if entry is not None and entry.canonical:
                 ent._.canonical = entry.canonical
                 ent._.ontology_id = entry.ontology_id
+            elif entry is not None and entry.forms and ent.label_ != "STRAIN":
+                # entries that group many names (a drug class, a list of
+                # symptoms) have no single canonical name: each name is its own
+                ent._.canonical = ent.text.lower()
             else:
                 ent._.canonical = ent.text
         return doc

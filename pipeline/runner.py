@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .classify import LABELS, masked_sentences, ordered_proba
 from .ingest import BadRecord, IngestFatal, Post, detect_format, read_records
-from .segment import split_sentences
+from .segment import doc_text, split_sentences
 from .write import (AtomicWriter, COLUMNS, ERROR_COLUMNS, entities_json, format_rows, header,
                     remove_stale_partials, write_text_atomic)
 
@@ -162,7 +162,7 @@ class ChunkLabeler:
                                 sent.start in forced))
         for (i, unit, offset, doc, sent, start, end, label, probs, ents, sent_kinds, forced) in pending:
             post = posts[i]
-            text = doc.text[start:end]
+            text = doc_text(doc)[start:end]
             notes = list(post.notes)
             if forced:
                 notes.append("forced_split")

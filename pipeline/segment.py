@@ -224,6 +224,18 @@ def make_segmenter(nlp: Language, name: str, max_chars: int) -> "SentenceSegment
     return SentenceSegmenter(max_chars=max_chars)
 
 
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, computed once per doc.
+
+    spaCy rebuilds ``Doc.text`` from its tokens on every access, which made
+    per-sentence slicing quadratic in the post length.
+    """
+    text = doc.user_data.get("claimtag.text")
+    if text is None:
+        text = doc.user_data["claimtag.text"] = doc.text
+    return text
+
+
 if not Doc.has_extension("forced_splits"):
     Doc.set_extension("forced_splits", default=None)
 
@@ -245,10 +257,11 @@ class SentenceSegmenter:
         if n == 0:
             return doc
         if self.split:
-            sentences = split_sentences(doc.text, self.max_chars)
+            sentences = split_sentences(doc_text(doc), self.max_chars)
         else:
-            stripped = doc.text.strip()
-            lead = len(doc.text) - len(doc.text.lstrip())
+            text = doc_text(doc)
+            stripped = text.strip()
+            lead = len(text) - len(text.lstrip())
             sentences = [Sentence(lead, lead + len(stripped))] if stripped else []
         token_starts = doc.to_array("IDX")
         flags = numpy.full((n, 1), -1, dtype="int64")

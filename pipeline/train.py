@@ -70,6 +70,27 @@ def _fit_predict(params: dict, X_train: list[str], y_train, X_test: list[str]):
     return estimator.predict(X_test)
 
 
+def drop_fit_only_state(estimator):
+    """Remove what prediction does not need and would make the pickle vary between runs.
+
+    TfidfVectorizer keeps the terms cut by ``min_df`` in ``stop_words_``, a
+    Python set whose order follows the per-process string hash seed; pickled
+    as is, the same training run gives different bytes (and versions) each
+    time. scikit-learn documents the attribute as safe to drop. Its
+    ``_stop_words_id`` cache holds a memory address and goes too.
+    """
+    stack = [estimator]
+    while stack:
+        node = stack.pop()
+        if hasattr(node, "stop_words_"):
+            node.stop_words_ = None
+        if hasattr(node, "_stop_words_id"):  # an id() of a Python object: a memory address
+            del node._stop_words_id
+        for attr in ("steps", "transformer_list"):
+            stack.extend(step for _, step in getattr(node, attr, []))
+    return estimator
+
+
 def cross_validate(params: dict, X: Sequence[str], y: Sequence[str], groups: Sequence[str], splitter,
                    n_jobs: int = -1) -> dict:
     from joblib import Parallel, delayed
@@ -93,9 +114,11 @@ def select_model(X, y, posts, sources, log=print) -> tuple[str, dict, list[dict]
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
 
     results = []
+    several_sources = len(set(sources)) > 1
     for name, params in CANDIDATES:
         by_post = cross_validate(params, X, y, posts, StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=SEED))
-        by_source = cross_validate(params, X, y, sources, LeaveOneGroupOut())
+        # with a single source there is nothing to leave out: fall back to CV by post
+        by_source = cross_validate(params, X, y, sources, LeaveOneGroupOut()) if several_sources else by_post
         results.append({"name": name, "params": params, "cv_by_post": by_post, "cv_leave_source_out": by_source})
         log(f"  {name:<26} CV by post macro-F1 {by_post['macro_f1']:.3f}   "
             f"leave-one-source-out macro-F1 {by_source['macro_f1']:.3f}")
@@ -149,8 +172,7 @@ def train(
         log(f"chosen: {name}")
     else:
         name, results = "given", []
-    estimator = build_estimator(**params, random_state=SEED)
-    estimator.fit(X, y)
+    estimator = drop_fit_only_state(build_estimator(**params, random_state=SEED).fit(X, y))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / (ESTIMATOR_FILE + ".partial")
@@ -212,17 +234,21 @@ def comparison_table(scores: dict) -> str:
     """Current and new model side by side: macro-F1, per-label F1, entity F1."""
     current, new = scores["current"], scores["new"]
     sets = [name for name in ("test", "holdout") if name in new]
-    header = f"{'':<22}" + "".join(f"{f'{s}: current':>16}{f'{s}: new':>12}" for s in sets)
+    width = 17
+    header = f"{'':<22}" + "".join(f"{f'{s}: current':>{width}}{f'{s}: new':>{width}}" for s in sets)
     lines = [f"current = {current['version']}, new = {new['version']}", header]
 
+    def cell(value) -> str:
+        return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
+
     def row(name, get):
-        cells = "".join(f"{get(current[s]):>16.3f}{get(new[s]):>12.3f}" for s in sets)
-        return f"{name:<22}{cells}"
+        return f"{name:<22}" + "".join(cell(get(current[s])) + cell(get(new[s])) for s in sets)
 
     lines.append(row("macro-F1", lambda m: m["macro_f1"]))
     lines.append(row("accuracy", lambda m: m["accuracy"]))
     for label in LABELS:
-        lines.append(row(f"F1 {label}", lambda m, label=label: m["per_label"][label]["f1"]))
-    lines.append(row("entity F1", lambda m: m["entities"]["f1"]))
-    lines.append("sentences" + " " * 13 + "".join(f"{current[s]['n']:>16}{new[s]['n']:>12}" for s in sets))
+        lines.append(row(f"F1 {label}", lambda m, label=label: m["per_label"][label]["f1"]
+                         if m["per_label"][label]["support"] else None))
+    lines.append(row("entity F1", lambda m: m["entities"]["f1"] if m["entities"]["support"] else None))
+    lines.append(f"{'sentences':<22}" + "".join(f"{current[s]['n']:>{width}}{new[s]['n']:>{width}}" for s in sets))
     return "\n".join(lines)
