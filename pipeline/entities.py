@@ -54,6 +54,7 @@ FORMULATION_WORDS = frozenset(
     "foam liquid solution cream gel lotion serum shampoo topical oral tincture spray ointment "
     "concentration strength formula formulation version minox minoxidil group arm one stuff bottle".split()
 )
+_BARE_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _PERCENT = re.compile(r"^(?:~\s?|approx\.?\s|about\s)?\d+(?:[.,]\d+)?(?:\s?[-–]\s?\d+(?:[.,]\d+)?)?\s?(?:%|percent)$",
                       re.IGNORECASE)
 
@@ -201,6 +202,18 @@ class EntityTagger:
                     spans.append(span)
         return spans
 
+    @staticmethod
+    def _strengths_after_names(doc: Doc, spans: list[Span]) -> list[Span]:
+        """A bare number right after a drug name is its strength: "Vyvanse 50", "dut 0.5"."""
+        taken = {i for s in spans for i in range(s.start, s.end)}
+        extra = []
+        for span in spans:
+            i = span.end
+            if (span.label_ == "TREATMENT" and i < len(doc) and i not in taken
+                    and _BARE_NUMBER.match(doc[i].text) and float(doc[i].text.replace(",", ".")) > 0):
+                extra.append(Span(doc, i, i + 1, label="DOSE"))
+        return extra
+
     def _context_ok(self, span: Span, spans: list[Span], treatment_tokens: set[int]) -> bool:
         if span.label_ == "DOSE" and _PERCENT.match(span.text):
             return near_treatment(span, treatment_tokens)
@@ -215,6 +228,7 @@ class EntityTagger:
     def __call__(self, doc: Doc) -> Doc:
         spans = filter_spans(self.candidates(doc))
         treatment_tokens = {i for s in spans if s.label_ == "TREATMENT" for i in range(s.start, s.end)}
+        spans = filter_spans(spans + self._strengths_after_names(doc, spans))
         spans = [s for s in spans if self._context_ok(s, spans, treatment_tokens)]
         # An entity never crosses a sentence boundary.
         if doc.has_annotation("SENT_START"):

@@ -41,6 +41,9 @@ def test_short_uppercase_forms_match_only_as_written(entity_nlp):
     ("she used 100U in the scalp", "100U"),
     ("apply minox 2x daily", "2x daily"),
     ("minoxidil 5% foam", "5%"),
+    ("switched from Adderall 20 to Vyvanse 50", "50"),
+    ("20 minutes a day with the laser cap", "20 minutes a day"),
+    ("keto shampoo every week", "every week"),
 ])
 def test_dose_shapes_are_found(entity_nlp, text, span):
     assert (span, "DOSE") in ents(entity_nlp, text)
