@@ -27,6 +27,18 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def load_or_exit(model: Optional[str], trust_model: bool):
+    """The pipeline for a command, or exit 1 with the loader's message (a model that cannot be used)."""
+    from . import load
+    from .model import ModelError
+
+    try:
+        return load(model, trust_model=trust_model)
+    except ModelError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(1)
+
+
 def _stderr_console():
     from rich.console import Console
 
@@ -53,9 +65,8 @@ def label(
 ) -> None:
     """Label every sentence of every post in INPUTS and write one labeled CSV per input."""
     from .ingest import FORMATS, IngestFatal, detect_format, iter_input_files
-    from .model import ModelError
-    from .runner import (EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_USAGE, ChunkLabeler, Manifest, RunOptions,
-                         label_input, open_pool, output_names, remove_stale_partials)
+    from .runner import EXIT_FATAL, EXIT_OK, EXIT_RECORD_ERRORS, EXIT_USAGE, Manifest, RunOptions, output_names
+    from .write import remove_stale_partials
 
     if fmt is not None and fmt not in FORMATS:
         _err(f"error: unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -101,13 +112,7 @@ def label(
     opts = RunOptions(out_dir=out, fmt=fmt, text_column=text_column, no_split=no_split, model=model,
                       trust_model=trust_model, force=force, jobs=jobs, excel_safe=excel_safe,
                       chunk_posts=chunk_posts)
-    try:
-        from . import load
-
-        nlp = load(model, trust_model=trust_model)
-    except ModelError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_FATAL)
+    nlp = load_or_exit(model, trust_model)
     classifier = nlp.get_pipe("claimtag_classifier")
     remove_stale_partials(out)
     manifest = Manifest(out, classifier.version, classifier.sha256, opts.command)
@@ -153,19 +158,20 @@ def _run_local(paths, names, opts, manifest, nlp, quiet):
             name = names[path]
             callback = None
             if progress is not None:
-                total = os.path.getsize(path) if path != "-" else None
                 task = progress.add_task(name, total=None, records=0, sentences=0, rate="")
                 import time
 
                 t0 = time.perf_counter()
                 counts = [0, 0]
 
-                def callback(records, sentences, task=task, t0=t0, counts=counts):
+                def report_progress(records, sentences, task=task, t0=t0, counts=counts):
                     counts[0] += records
                     counts[1] += sentences
                     dt = max(time.perf_counter() - t0, 1e-9)
                     progress.update(task, records=counts[0], sentences=counts[1],
                                     rate=f"{counts[0] / dt:,.0f} rec/s {counts[1] / dt:,.0f} sent/s")
+
+                callback = report_progress
             try:
                 result = label_input(path, name, opts, manifest, labeler, pool, callback)
             except IngestFatal as exc:
@@ -385,9 +391,6 @@ def evaluate(
 ) -> None:
     """Score the model on a gold file: labels, calibration, entities, and two baselines."""
     from .evaluate import cue_word_baseline, format_full_report, label_metrics, majority_baseline
-    from .model import ModelError
-
-    from . import load
     from .corpus import read_jsonl
     from .classify import LABELS, mask_sentence, ordered_proba
     from .evaluate import entity_metrics
@@ -401,11 +404,7 @@ def evaluate(
     if not records:
         _err(f"error: {gold} has no records")
         raise typer.Exit(2)
-    try:
-        nlp = load(model, trust_model=trust_model)
-    except ModelError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(1)
+    nlp = load_or_exit(model, trust_model)
     clf = nlp.get_pipe("claimtag_classifier")
     texts = [r["text"] for r in records]
     gold_labels = [r["label"] for r in records]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from .runner import ChunkResult, InputResult, Manifest, RunOptions, chunked, label_input
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from . import abbreviation, classify, entities, segment  # noqa: F401  (register factories)
+from . import abbreviation, classify, entities, segment  # noqa: F401  (importing registers the factories)
 from .model import ModelFiles, resolve_model_dir
 
 

@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .classify import LABELS, masked_sentences, ordered_proba
-from .ingest import BadRecord, IngestFatal, Post, detect_format, read_records
+from .classify import LABELS, masked_sentences
+from .ingest import BadRecord, Post, detect_format, read_records
 from .segment import doc_text, split_sentences
-from .write import (AtomicWriter, COLUMNS, ERROR_COLUMNS, entities_json, format_rows, header,
-                    remove_stale_partials, write_text_atomic)
+from .write import AtomicWriter, ERROR_COLUMNS, entities_json, format_rows, header, write_text_atomic
 
 MANIFEST = "manifest.json"
 CHUNK_POSTS = 200
@@ -369,7 +368,6 @@ def label_input(path: str, name: str, opts: RunOptions, manifest: Manifest, labe
     result = InputResult(name, path, "failed")
     writer = AtomicWriter(out_path)
     error_rows: list[tuple[str, str, str]] = []
-    digest = hashlib.sha256() if sha is None else None
     try:
         writer.write(header())
         if hasattr(pool, "results"):  # the Dask engine reads its partitions on the workers

@@ -421,7 +421,6 @@ def suggest_command(
     """
     from .ingest import FORMATS as INPUT_FORMATS
     from .ingest import IngestFatal, detect_format, iter_input_files
-    from .model import ModelError
 
     if fmt not in SUGGEST_FORMATS:
         _err(f"error: unknown --format {fmt!r}; choose one of {', '.join(SUGGEST_FORMATS)}")
@@ -461,13 +460,9 @@ def suggest_command(
         _err(f"error: --out {out} is one of the inputs")
         raise typer.Exit(2)
 
-    try:
-        from . import load
+    from .cli import load_or_exit  # the CLI module registers this command; imported late for that reason
 
-        nlp = load(model, trust_model=trust_model)
-    except ModelError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(1)
+    nlp = load_or_exit(model, trust_model)
     stats: Counter = Counter()
     try:
         rows = collect_candidates(nlp, paths, fmt=input_format, text_column=text_column, stats=stats)
