@@ -177,7 +177,7 @@ def iter_annotation_files(paths: Iterable[str | Path]) -> Iterator[str]:
         path = str(given)
         if os.path.isdir(path):
             found = False
-            for found_path in _walk(path, set()):
+            for found_path in _walk(path):
                 found = True
                 yield found_path
             if not found:
@@ -189,25 +189,14 @@ def iter_annotation_files(paths: Iterable[str | Path]) -> Iterator[str]:
             raise AnnotationFormatError(f"annotation input {path} does not exist")
 
 
-def _walk(top: str, seen: set[str]) -> Iterator[str]:
-    """Depth-first, entries sorted by name (as ``pipeline.ingest.iter_input_files``)."""
-    real = os.path.realpath(top)
-    if real in seen:  # a symlink loop
-        return
-    seen.add(real)
+def _walk(top: str) -> Iterator[str]:
+    """Annotation files below ``top`` (the same walk as the labeler's inputs)."""
+    from .ingest import IngestFatal, walk_files
+
     try:
-        with os.scandir(top) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        raise AnnotationFormatError(f"cannot list {top}: {exc.strerror or exc}") from exc
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        path = os.path.join(top, entry.name)
-        if entry.is_dir():
-            yield from _walk(path, seen)
-        elif entry.is_file() and entry.name.lower().endswith(EXTENSIONS):
-            yield path
+        yield from walk_files(top, lambda name: name.lower().endswith(EXTENSIONS))
+    except IngestFatal as exc:
+        raise AnnotationFormatError(str(exc)) from exc
 
 
 def _read_text(path: str) -> str:

@@ -265,12 +265,19 @@ def iter_input_files(inputs: list[str]) -> Iterator[str]:
     walk); "-" passed through."""
     for inp in inputs:
         if inp != "-" and os.path.isdir(inp):
-            yield from _walk(inp, set(), set())
+            yield from walk_files(inp, _has_known_ext)
         else:
             yield inp
 
 
-def _walk(top: str, seen_dirs: set[str], seen_files: set[str]) -> Iterator[str]:
+def walk_files(top: str, accept) -> Iterator[str]:
+    """Files below ``top`` whose name ``accept(name)`` takes: sorted, symlinks
+    followed, each real directory and file once (symlink loops end), hidden
+    entries skipped. An unlistable directory raises IngestFatal."""
+    yield from _walk(top, set(), set(), accept)
+
+
+def _walk(top: str, seen_dirs: set[str], seen_files: set[str], accept) -> Iterator[str]:
     real = os.path.realpath(top)
     if real in seen_dirs:
         return
@@ -293,8 +300,8 @@ def _walk(top: str, seen_dirs: set[str], seen_files: set[str]) -> Iterator[str]:
         except OSError:
             continue
         if is_dir:
-            yield from _walk(path, seen_dirs, seen_files)
-        elif is_file and _has_known_ext(entry.name):
+            yield from _walk(path, seen_dirs, seen_files, accept)
+        elif is_file and accept(entry.name):
             real_file = os.path.realpath(path)
             if real_file not in seen_files:
                 seen_files.add(real_file)
