@@ -33,6 +33,8 @@ from typing import Any, Iterable, Optional
 import pandas
 import typer
 
+from .write import write_text_atomic
+
 # The labeled-CSV contract (see pipeline/write.py, pipeline/classify.py and
 # pipeline/entities.py); repeated here so the report does not import the model code.
 LABELS = ("finding", "hypothesis", "skepticism", "anecdote", "other")
@@ -42,7 +44,6 @@ DEFAULT_TYPES = ("TREATMENT", "CONDITION")
 REQUIRED_COLUMNS = ("source", "thread", "post_id", "author", "is_quote", "sentence_index", "sentence",
                     "label", "confidence", "entities", "evidence_model")
 LABELED_GLOB = "*.labeled.csv"
-PARTIAL_SUFFIX = ".partial"
 EXAMPLES_PER_LABEL = 3
 CHART_TOP = 15
 
@@ -786,25 +787,6 @@ evidence model of the sentence (animal, human, in vitro, unknown).</p>
 # ---------------------------------------------------------------------------
 # Output files and the command
 # ---------------------------------------------------------------------------
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``path`` under ``<name>.partial`` and rename it into place when complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        try:
-            partial.unlink()
-        except FileNotFoundError:
-            pass
-        raise
-
 
 def write_summary_csv(summary: pandas.DataFrame, path: Path) -> None:
     """The aggregate as RFC 4180 CSV (UTF-8, CRLF), written atomically."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .classify import LABELS, masked_sentences
 from .ingest import BadRecord, Post, detect_format, read_records
+from .model import sha256_file
 from .segment import doc_text, split_sentences
 from .write import AtomicWriter, ERROR_COLUMNS, entities_json, format_rows, header, write_text_atomic
 
@@ -279,13 +280,8 @@ class InputResult:
 
 
 def sha256_of_input(path: str) -> str | None:
-    if path == "-":
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    """The input's sha256 for the manifest; stdin has none (it cannot be re-read)."""
+    return None if path == "-" else sha256_file(path)
 
 
 def output_names(paths: list[str]) -> dict[str, str]:

@@ -81,6 +81,8 @@ class AtomicWriter:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``path`` under ``<name>.partial`` (creating its folder) and rename it into place."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     writer = AtomicWriter(path)
     try:
         writer.write(text)
