@@ -23,11 +23,24 @@ word precedes ("serum caffeine").
 
 Overlapping candidates are resolved longest-first, as spaCy's
 ``filter_spans`` does, so "CGRP blockers" (a drug class) beats "CGRP".
+
+The rules above propose; an optional learned *span typer* disposes. It is a
+scikit-learn Pipeline (``DictVectorizer`` + ``LogisticRegression``) trained on
+the corpus that looks at each rule candidate in its context (neighbouring
+words, the rule's own type and verdict, the lexicon entry, the word shape)
+and answers one of the six types or ``NONE``. This is the candidate-then-
+classify design of rule-seeded NER (e.g. Collins & Singer 1999, "Unsupervised
+models for named entity classification"): the rules give recall, the
+classifier learns the conventions the rules cannot state, such as when
+"estradiol" is the therapy and when it is the hormone being measured, or when
+"5%" is a strength rather than a result. Without a typer the rule verdicts
+stand.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,21 +152,85 @@ def near_treatment(span: Span, treatment_tokens: set[int], before: int = 3, afte
     return any(i in treatment_tokens or doc[i].lower_ in FORMULATION_WORDS for i in window)
 
 
-@Language.factory("claimtag_entities", default_config={"lexicon_path": None})
-def make_entity_tagger(nlp: Language, name: str, lexicon_path: str | None) -> "EntityTagger":
+NO_ENTITY = "NONE"
+
+
+def word_shape(text: str) -> str:
+    """Collapsed character classes: "C57BL/6J" -> "AddAA/dA", "0.5mg" -> "d.daa"."""
+    shape = re.sub(r"[A-Z]", "A", text)
+    shape = re.sub(r"[a-z]", "a", shape)
+    shape = re.sub(r"\d", "d", shape)
+    return re.sub(r"(.)\1+", r"\1\1", shape)
+
+
+def span_features(span: Span, rule_keeps: bool, treatment_tokens: set[int]) -> dict[str, float]:
+    """What the span typer sees of one rule candidate: itself, its rule verdict, three words each side."""
+    doc = span.doc
+    features = {
+        "rule=" + span.label_: 1.0,
+        "rule_keeps": float(rule_keeps),
+        "text=" + span.text.lower(): 1.0,
+        "entry=" + (span.kb_id_ or "-"): 1.0,
+        "shape=" + word_shape(span.text): 1.0,
+        "tokens": float(len(span)),
+        "title": float(span[0].is_title),
+        "upper": float(span[0].is_upper),
+        "sentence_start": float(span.start == 0 or span[0].is_sent_start is True),
+    }
+    for k in (1, 2, 3):
+        left = doc[span.start - k].lower_ if span.start - k >= 0 else "<s>"
+        right = doc[span.end + k - 1].lower_ if span.end + k - 1 < len(doc) else "</s>"
+        # the adjacent words by position, the next two as a bag
+        features[f"left1={left}" if k == 1 else f"left={left}"] = 1.0
+        features[f"right1={right}" if k == 1 else f"right={right}"] = 1.0
+    others = treatment_tokens - set(range(span.start, span.end))
+    features["near_treatment"] = float(near_treatment(span, others, before=3, after=2))
+    return features
+
+
+def build_span_typer(C: float = 3.0, random_state: int = 0):
+    """The span typer: a scikit-learn Pipeline from :func:`span_features` dicts to a type or ``NONE``."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([
+        ("features", DictVectorizer()),
+        ("classifier", LogisticRegression(C=C, max_iter=3000, random_state=random_state)),
+    ])
+
+
+@Language.factory(
+    "claimtag_entities",
+    default_config={"lexicon_path": None, "model_dir": None, "trust_model": False, "batch_size": 256},
+)
+def make_entity_tagger(nlp: Language, name: str, lexicon_path: str | None, model_dir: str | None,
+                       trust_model: bool, batch_size: int) -> "EntityTagger":
+    """Rules only from ``lexicon_path``; from ``model_dir``, its lexicon plus its span typer if it has one."""
+    typer = None
+    if model_dir is not None:
+        from .model import ModelFiles, load_span_typer
+
+        files = ModelFiles(Path(model_dir))
+        lexicon_path = lexicon_path or str(files.lexicon)
+        typer = load_span_typer(files, trust_model=trust_model)
     if lexicon_path is None:
-        raise ValueError("claimtag_entities needs lexicon_path (models/lexicon.jsonl)")
-    return EntityTagger(nlp, Lexicon.from_jsonl(lexicon_path))
+        raise ValueError("claimtag_entities needs lexicon_path (models/lexicon.jsonl) or model_dir")
+    return EntityTagger(nlp, Lexicon.from_jsonl(lexicon_path), typer=typer, batch_size=batch_size)
 
 
 class EntityTagger:
     """spaCy component: lexicon phrases and shape regexes to ``doc.ents``.
 
     Every entity gets ``ent._.canonical`` and ``ent._.ontology_id`` (None for
-    shapes, which have no fixed referent).
+    shapes, which have no fixed referent). ``typer`` is the fitted span typer
+    or None (rule verdicts only); ``pipe()`` asks it about a whole batch of
+    docs at once.
     """
 
-    def __init__(self, nlp: Language, lexicon: Lexicon):
+    def __init__(self, nlp: Language, lexicon: Lexicon, typer=None, batch_size: int = 256):
+        self.typer = typer
+        self.batch_size = batch_size
         self.lexicon = lexicon
         self.any_case = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.exact_case = PhraseMatcher(nlp.vocab, attr="ORTH")
@@ -225,11 +302,50 @@ class EntityTagger:
                        for o in spans)
         return True
 
-    def __call__(self, doc: Doc) -> Doc:
+    def rule_candidates(self, doc: Doc) -> tuple[list[Span], list[bool], set[int]]:
+        """Non-overlapping candidates, whether the rules keep each, and the treatment tokens."""
         spans = filter_spans(self.candidates(doc))
         treatment_tokens = {i for s in spans if s.label_ == "TREATMENT" for i in range(s.start, s.end)}
         spans = filter_spans(spans + self._strengths_after_names(doc, spans))
-        spans = [s for s in spans if self._context_ok(s, spans, treatment_tokens)]
+        keeps = [self._context_ok(s, spans, treatment_tokens) for s in spans]
+        return spans, keeps, treatment_tokens
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self.tag_docs([doc])[0]
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
+        size = batch_size or self.batch_size
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= size:
+                yield from self.tag_docs(batch)
+                batch = []
+        if batch:
+            yield from self.tag_docs(batch)
+
+    def tag_docs(self, docs: list[Doc]) -> list[Doc]:
+        proposals = [self.rule_candidates(doc) for doc in docs]
+        if self.typer is None:
+            decided = [[s for s, keep in zip(spans, keeps) if keep] for spans, keeps, _ in proposals]
+        else:
+            features = [span_features(s, keep, tokens)
+                        for spans, keeps, tokens in proposals for s, keep in zip(spans, keeps)]
+            types = iter(self.typer.predict(features) if features else ())
+            decided = []
+            for spans, _, _ in proposals:
+                kept = []
+                for span in spans:
+                    label = next(types)
+                    if label != NO_ENTITY:
+                        kept.append(span if label == span.label_ else
+                                    Span(span.doc, span.start, span.end, label=label, kb_id=span.kb_id))
+                decided.append(kept)
+        for doc, spans in zip(docs, decided):
+            self._set_entities(doc, spans)
+        return docs
+
+    def _set_entities(self, doc: Doc, spans: list[Span]) -> None:
         # An entity never crosses a sentence boundary.
         if doc.has_annotation("SENT_START"):
             spans = [s for s in spans if not any(t.is_sent_start for t in s[1:])]
@@ -245,4 +361,3 @@ class EntityTagger:
                 ent._.canonical = ent.text.lower()
             else:
                 ent._.canonical = ent.text
-        return doc

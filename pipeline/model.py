@@ -1,8 +1,9 @@
 """Model artifacts on disk: where they live, how they are verified and loaded.
 
 A model directory holds ``claim-classifier.joblib`` (the scikit-learn
-Pipeline), ``claim-classifier.json`` (its card: versions, hashes, metrics) and
-``lexicon.jsonl`` (the entity lexicon it was trained with). The project's
+Pipeline), ``claim-classifier.json`` (its card: versions, hashes, metrics),
+``lexicon.jsonl`` (the entity lexicon it was trained with) and, when training
+chose one, ``entity-typer.joblib`` (the span typer of the entity stage). The project's
 ``models/`` directory is itself the shipped model; trained versions kept for
 rollback live in ``models/<version>/`` and ``models/CURRENT`` names the one in
 use.
@@ -23,6 +24,7 @@ PROJECT_MODELS = Path(os.environ.get("CLAIMTAG_MODELS", Path(__file__).resolve()
 ESTIMATOR_FILE = "claim-classifier.joblib"
 CARD_FILE = "claim-classifier.json"
 LEXICON_FILE = "lexicon.jsonl"
+SPAN_TYPER_FILE = "entity-typer.joblib"
 CURRENT_FILE = "CURRENT"
 
 
@@ -53,6 +55,10 @@ class ModelFiles:
     @property
     def lexicon(self) -> Path:
         return self.directory / LEXICON_FILE
+
+    @property
+    def span_typer(self) -> Path:
+        return self.directory / SPAN_TYPER_FILE
 
     def read_card(self) -> dict:
         try:
@@ -110,30 +116,44 @@ def check_library_versions(card: dict) -> None:
         raise ModelError("; ".join(problems) + ". Install the pinned versions (pip install -e .) or run `make train`.")
 
 
-def load_estimator(files: ModelFiles, trust_model: bool = False):
-    """Verify and unpickle the classifier; returns ``(estimator, card)``."""
+def _load_verified(files: ModelFiles, path: Path, expected_sha256: str | None, trust_model: bool):
+    """Unpickle ``path`` only after the trust, sha256 and library-version checks pass."""
     import joblib
 
     if not trust_model and not is_inside_project_models(files.directory):
         raise ModelError(
-            f"refusing to load {files.estimator}: it is outside the project's models/ directory "
+            f"refusing to load {path}: it is outside the project's models/ directory "
             "and unpickling a joblib file runs code. Pass --trust-model if you trust its source."
         )
-    card = files.read_card()
-    if not files.estimator.is_file():
-        raise ModelError(f"model file {files.estimator} is missing; run `make train`")
-    actual = sha256_file(files.estimator)
-    if actual != card.get("sha256"):
+    if not path.is_file():
+        raise ModelError(f"model file {path} is missing; run `make train`")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
         raise ModelError(
-            f"{files.estimator} has sha256 {actual[:12]}… but its card says {str(card.get('sha256'))[:12]}…; "
+            f"{path} has sha256 {actual[:12]}… but its card says {str(expected_sha256)[:12]}…; "
             "the file was changed or replaced. Run `make train` to rebuild it."
         )
-    check_library_versions(card)
     try:
-        estimator = joblib.load(files.estimator)
+        return joblib.load(path)
     except Exception as exc:  # a pickle from another library version fails in many ways
-        raise ModelError(f"cannot unpickle {files.estimator}: {exc}. Run `make train`.") from None
-    return estimator, card
+        raise ModelError(f"cannot unpickle {path}: {exc}. Run `make train`.") from None
+
+
+def load_estimator(files: ModelFiles, trust_model: bool = False):
+    """Verify and unpickle the claim classifier; returns ``(estimator, card)``."""
+    card = files.read_card()
+    check_library_versions(card)
+    return _load_verified(files, files.estimator, card.get("sha256"), trust_model), card
+
+
+def load_span_typer(files: ModelFiles, trust_model: bool = False):
+    """Verify and unpickle the entity span typer; None when the model has none (rules only)."""
+    card = files.read_card()
+    expected = card.get("span_typer_sha256")
+    if not expected:
+        return None
+    check_library_versions(card)
+    return _load_verified(files, files.span_typer, expected, trust_model)
 
 
 def list_versions(root: Path | None = None) -> list[tuple[Path, dict]]:

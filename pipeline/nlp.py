@@ -10,11 +10,21 @@ from . import abbreviation, classify, entities, segment  # noqa: F401  (importin
 from .model import ModelFiles, resolve_model_dir
 
 
-def build_entity_pipeline(lexicon_path: str | Path) -> Language:
-    """Blank English + our tokenizer rules, segmenter, entities, abbreviations."""
+def build_entity_pipeline(lexicon_path: str | Path | None = None, model_dir: str | Path | None = None,
+                          trust_model: bool = False) -> Language:
+    """Blank English + our tokenizer rules, segmenter, entities, abbreviations.
+
+    With ``lexicon_path`` only, entities come from the rules alone (what
+    training starts from); with ``model_dir``, from that model's lexicon and
+    span typer.
+    """
     nlp = segment.customize_tokenizer(spacy.blank("en"))
     nlp.add_pipe("claimtag_segmenter")
-    nlp.add_pipe("claimtag_entities", config={"lexicon_path": str(lexicon_path)})
+    nlp.add_pipe("claimtag_entities", config={
+        "lexicon_path": None if lexicon_path is None else str(lexicon_path),
+        "model_dir": None if model_dir is None else str(model_dir),
+        "trust_model": trust_model,
+    })
     nlp.add_pipe("claimtag_abbreviations")
     return nlp
 
@@ -27,7 +37,7 @@ def load(model: str | Path | None = None, trust_model: bool = False) -> Language
     ``trust_model=True`` because unpickling runs code.
     """
     files = ModelFiles(resolve_model_dir(model))
-    nlp = build_entity_pipeline(files.lexicon)
+    nlp = build_entity_pipeline(model_dir=files.directory, trust_model=trust_model)
     nlp.add_pipe(
         "claimtag_classifier",
         config={"model_dir": str(files.directory), "trust_model": trust_model},

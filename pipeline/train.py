@@ -9,6 +9,11 @@ Model selection uses the training split only, with two cross-validations:
   it decides between candidates.
 
 The held-out test split is scored once, after the choice, and only reported.
+
+The entity stage's span typer (see :mod:`pipeline.entities`) is fitted first,
+on the same training sentences, and kept only if grouped cross-validation by
+post says it beats the rules alone; the classifier then trains on sentences
+masked with the entities the chosen entity stage finds.
 """
 from __future__ import annotations
 
@@ -22,9 +27,11 @@ from pathlib import Path
 import numpy
 
 from .classify import LABELS, build_estimator, mask_sentence, ordered_proba
+from .entities import NO_ENTITY, build_span_typer, span_features
+from .segment import SentenceSegmenter
 from .corpus import ANNOTATIONS_DIR, CORPUS_DIR, corpus_sha256, load_split
 from .evaluate import entity_metrics, label_metrics
-from .model import CARD_FILE, ESTIMATOR_FILE, LEXICON_FILE, sha256_file
+from .model import CARD_FILE, ESTIMATOR_FILE, LEXICON_FILE, SPAN_TYPER_FILE, sha256_file
 
 SEED = 0
 LEXICON_SOURCE = CORPUS_DIR / "lexicon.jsonl"
@@ -60,6 +67,59 @@ def masked_corpus(nlp, records: Sequence[dict]) -> tuple[list[str], list[list[tu
     texts = [r["text"] for r in records]
     ents = annotate_unsplit(nlp, texts)
     return [mask_sentence(t, e) for t, e in zip(texts, ents)], ents
+
+
+def span_typer_examples(nlp, records: Sequence[dict]) -> tuple[list[dict], list[str], list[int]]:
+    """One example per rule candidate: features, gold type (or NONE), index of its record."""
+    tagger = nlp.get_pipe("claimtag_entities")
+    one_sentence = SentenceSegmenter(split=False)  # each record is one sentence, as in annotate_unsplit
+    X, y, owner = [], [], []
+    for k, record in enumerate(records):
+        doc = one_sentence(nlp.make_doc(record["text"]))
+        spans, keeps, treatment_tokens = tagger.rule_candidates(doc)
+        gold = {(s, e): t for s, e, t in record.get("entities", [])}
+        for span, keep in zip(spans, keeps):
+            X.append(span_features(span, keep, treatment_tokens))
+            y.append(gold.get((span.start_char, span.end_char), NO_ENTITY))
+            owner.append(k)
+    return X, y, owner
+
+
+def choose_span_typer(nlp, records: Sequence[dict], log=print, folds: int = 5):
+    """Fit the span typer if grouped CV by post says it beats the rules; returns ``(typer or None, report)``."""
+    from sklearn.model_selection import GroupKFold
+
+    tagger = nlp.get_pipe("claimtag_entities")
+    before = tagger.typer
+    X, y, owner = span_typer_examples(nlp, records)
+    posts = [str(r.get("post_id", i)) for i, r in enumerate(records)]
+    gold = [[tuple(e) for e in r.get("entities", [])] for r in records]
+    texts = [r["text"] for r in records]
+    rules = entity_metrics(gold, annotate_unsplit(nlp, texts))
+    predicted: list = [None] * len(records)
+    try:
+        for train_idx, test_idx in GroupKFold(n_splits=folds).split(texts, groups=posts):
+            train_set = set(train_idx.tolist())
+            rows = [i for i, k in enumerate(owner) if k in train_set]
+            tagger.typer = build_span_typer(random_state=SEED).fit([X[i] for i in rows], [y[i] for i in rows])
+            for k, ents in zip(test_idx, annotate_unsplit(nlp, [texts[k] for k in test_idx])):
+                predicted[k] = ents
+    finally:
+        tagger.typer = before
+    typed = entity_metrics(gold, predicted)
+    report = {"examples": len(X), "cv_by_post_rules": _entity_summary(rules), "cv_by_post_typer": _entity_summary(typed)}
+    log(f"  entity stage: rules F1 {rules['f1']:.3f}, rules + span typer F1 {typed['f1']:.3f} "
+        f"(CV by post, {len(X)} candidates)")
+    if typed["f1"] <= rules["f1"]:
+        report["chosen"] = "rules"
+        return None, report
+    report["chosen"] = "rules + span typer"
+    return build_span_typer(random_state=SEED).fit(X, y), report
+
+
+def _entity_summary(metrics: dict) -> dict:
+    return {"precision": metrics["precision"], "recall": metrics["recall"], "f1": metrics["f1"],
+            "per_type_f1": {t: v["f1"] for t, v in metrics["per_type"].items()}}
 
 
 def _fit_predict(params: dict, X_train: list[str], y_train, X_test: list[str]):
@@ -160,6 +220,12 @@ def train(
     train_records = load_split("train", annotations_dir) + list(extra_records)
     test_records = load_split("test", annotations_dir)
     nlp = build_entity_pipeline(lexicon)
+    # Imports cannot tell "no entities" from "entities not annotated": only
+    # records with at least one span teach the entity stage.
+    entity_records = load_split("train", annotations_dir) + [r for r in extra_records if r.get("entities")]
+    log("entity stage (training split only):")
+    span_typer, entity_report = choose_span_typer(nlp, entity_records, log=log)
+    nlp.get_pipe("claimtag_entities").typer = span_typer
     X, _ = masked_corpus(nlp, train_records)
     y = [r["label"] for r in train_records]
     posts = [str(r.get("post_id", i)) for i, r in enumerate(train_records)]
@@ -180,6 +246,14 @@ def train(
     tmp.replace(out_dir / ESTIMATOR_FILE)
     if Path(lexicon).resolve() != (out_dir / LEXICON_FILE).resolve():
         shutil.copyfile(lexicon, out_dir / LEXICON_FILE)
+    typer_sha256 = None
+    if span_typer is not None:
+        tmp = out_dir / (SPAN_TYPER_FILE + ".partial")
+        joblib.dump(span_typer, tmp, compress=3)
+        tmp.replace(out_dir / SPAN_TYPER_FILE)
+        typer_sha256 = sha256_file(out_dir / SPAN_TYPER_FILE)
+    elif (out_dir / SPAN_TYPER_FILE).exists():
+        (out_dir / SPAN_TYPER_FILE).unlink()
     digest = sha256_file(out_dir / ESTIMATOR_FILE)
     test_metrics = evaluate_estimator(estimator, nlp, test_records)
     card = {
@@ -188,6 +262,8 @@ def train(
         "labels": list(LABELS),
         "sha256": digest,
         "lexicon_sha256": sha256_file(out_dir / LEXICON_FILE),
+        "span_typer_sha256": typer_sha256,
+        "entity_stage": entity_report,
         "corpus_sha256": corpus_sha256(annotations_dir),
         "extra_annotations": len(extra_records),
         "python": platform.python_version(),
@@ -222,7 +298,7 @@ def compare_models(current_dir: Path, new_dir: Path, test_records: Sequence[dict
     for role, directory in (("current", current_dir), ("new", new_dir)):
         files = ModelFiles(directory)
         estimator, card = load_estimator(files, trust_model=True)
-        nlp = build_entity_pipeline(files.lexicon)
+        nlp = build_entity_pipeline(model_dir=directory, trust_model=True)
         scores[role] = {"version": card.get("version"),
                         "test": evaluate_estimator(estimator, nlp, test_records)}
         if holdout_records:

@@ -110,3 +110,58 @@ def test_lexicon_file_is_valid(tmp_path):
     bad.write_text('{"id": "x", "type": "DRUG", "forms": ["x"]}\n')
     with pytest.raises(ValueError, match="unknown entity type"):
         Lexicon.from_jsonl(bad)
+
+
+def test_span_features_see_the_rule_verdict_and_the_neighbours(entity_nlp):
+    from pipeline.entities import span_features
+
+    doc = entity_nlp("my estradiol levels dropped")
+    tagger = entity_nlp.get_pipe("claimtag_entities")
+    spans, keeps, treatment_tokens = tagger.rule_candidates(doc)
+    (span,) = [s for s in spans if s.text == "estradiol"]
+    features = span_features(span, True, treatment_tokens)
+    assert features["rule_keeps"] == 1.0
+    assert features["left1=my"] == features["right1=levels"] == features["text=estradiol"] == 1.0
+    assert span_features(span, False, treatment_tokens)["rule_keeps"] == 0.0
+
+
+def test_span_typer_learns_a_convention_the_rules_do_not_know(entity_nlp):
+    """Fitted on a handful of sentences, the typer overrides rule verdicts in the learned contexts."""
+    from pipeline.train import span_typer_examples
+    from pipeline.entities import build_span_typer
+
+    def rec(text, *ents):
+        out = []
+        for surface, label in ents:
+            start = text.index(surface)
+            out.append([start, start + len(surface), label])
+        return {"text": text, "entities": out}
+
+    records = [
+        rec("my estradiol went up on the new dose", ("estradiol", "CHEMICAL")),
+        rec("her estradiol went down after the patch", ("estradiol", "CHEMICAL")),
+        rec("his estradiol went sky high", ("estradiol", "CHEMICAL")),
+        rec("i kept rubbing estradiol gel on my arm", ("estradiol", "TREATMENT")),
+        rec("she is rubbing estradiol on her thighs", ("estradiol", "TREATMENT")),
+        rec("we were rubbing estradiol twice", ("estradiol", "TREATMENT")),
+    ]
+    X, y, _ = span_typer_examples(entity_nlp, records)
+    tagger = entity_nlp.get_pipe("claimtag_entities")
+    # what the rules say on their own
+    assert dict(ents(entity_nlp, "he was rubbing estradiol")) == {"estradiol": "CHEMICAL"}
+    try:
+        tagger.typer = build_span_typer().fit(X, y)
+        assert dict(ents(entity_nlp, "he was rubbing estradiol")) == {"estradiol": "TREATMENT"}
+        assert dict(ents(entity_nlp, "your estradiol went up")) == {"estradiol": "CHEMICAL"}
+        docs = list(entity_nlp.pipe(["your estradiol went up", "he was rubbing estradiol"], batch_size=2))
+        assert [d.ents[0].label_ for d in docs] == ["CHEMICAL", "TREATMENT"]
+    finally:
+        tagger.typer = None
+
+
+def test_shipped_model_uses_its_span_typer(nlp):
+    from pipeline.model import PROJECT_MODELS, ModelFiles
+
+    card = ModelFiles(PROJECT_MODELS).read_card()
+    tagger = nlp.get_pipe("claimtag_entities")
+    assert (tagger.typer is not None) == bool(card.get("span_typer_sha256"))

@@ -11,15 +11,15 @@ from pipeline.model import ModelError, ModelFiles, load_estimator
 from pipeline.write import excel_safe
 from tests.conftest import ROOT
 
-MODEL_FILES = ("claim-classifier.joblib", "claim-classifier.json", "lexicon.jsonl")
 
 
 @pytest.fixture()
 def outside_model(tmp_path):
     directory = tmp_path / "elsewhere"
     directory.mkdir()
-    for name in MODEL_FILES:
-        shutil.copy(ROOT / "models" / name, directory / name)
+    for path in (ROOT / "models").iterdir():
+        if path.is_file():
+            shutil.copy(path, directory / path.name)
     return directory
 
 
@@ -41,6 +41,16 @@ def test_tampered_joblib_is_refused_before_unpickling(outside_model):
         fh.write(b"\0")
     with pytest.raises(ModelError, match="sha256.*make train"):
         load_estimator(ModelFiles(outside_model), trust_model=True)
+
+
+def test_tampered_span_typer_is_refused_before_unpickling(outside_model):
+    typer = outside_model / "entity-typer.joblib"
+    if not typer.exists():
+        pytest.skip("the shipped model has no span typer")
+    with open(typer, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="entity-typer.joblib has sha256.*make train"):
+        pipeline.load(outside_model, trust_model=True)
 
 
 def test_library_version_mismatch_says_what_to_do(outside_model):
