@@ -16,8 +16,9 @@ def models_root(tmp_path, monkeypatch):
     """A private copy of models/ so promotion and rollback never touch the real one."""
     root = tmp_path / "models"
     root.mkdir()
-    for name in ("claim-classifier.joblib", "claim-classifier.json", "lexicon.jsonl"):
-        shutil.copy(ROOT / "models" / name, root / name)
+    for path in (ROOT / "models").iterdir():
+        if path.is_file():
+            shutil.copy(path, root / path.name)
     monkeypatch.setattr(model_module, "PROJECT_MODELS", root)
     return root
 
@@ -110,5 +111,6 @@ def test_training_is_deterministic_across_processes(tmp_path, mini_corpus):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         subprocess.run([sys.executable, "-m", "pipeline.cli", "train", "--corpus", str(mini_corpus), "--out", str(out),
                         "--quiet"], cwd=ROOT, env=env, check=True, capture_output=True)
-        digests.append(json.loads((out / "claim-classifier.json").read_text())["sha256"])
+        card = json.loads((out / "claim-classifier.json").read_text())
+        digests.append((card["sha256"], card["span_typer_sha256"]))
     assert digests[0] == digests[1]
