@@ -45,8 +45,7 @@ def test_tampered_joblib_is_refused_before_unpickling(outside_model):
 
 def test_tampered_span_typer_is_refused_before_unpickling(outside_model):
     typer = outside_model / "entity-typer.joblib"
-    if not typer.exists():
-        pytest.skip("the shipped model has no span typer")
+    assert typer.exists(), "the shipped model should carry its span typer"
     with open(typer, "ab") as fh:
         fh.write(b"\0")
     with pytest.raises(ModelError, match="entity-typer.joblib has sha256.*make train"):
