@@ -20,6 +20,7 @@ import numpy
 from sklearn.base import BaseEstimator, TransformerMixin
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
 from .segment import doc_text
 
@@ -296,14 +297,7 @@ class ClaimClassifier:
         return next(iter(self.predict_docs([doc])))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
-        size = batch_size or self.batch_size
-        batch: list[Doc] = []
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= size:
-                yield from self.predict_docs(batch)
-                batch = []
-        if batch:
+        for batch in minibatch(docs, size=batch_size or self.batch_size):
             yield from self.predict_docs(batch)
 
     def predict_docs(self, docs: list[Doc]) -> list[Doc]:

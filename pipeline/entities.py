@@ -47,7 +47,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.util import filter_spans, minibatch
 
 from .segment import doc_text
 
@@ -314,14 +314,7 @@ class EntityTagger:
         return self.tag_docs([doc])[0]
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
-        size = batch_size or self.batch_size
-        batch: list[Doc] = []
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= size:
-                yield from self.tag_docs(batch)
-                batch = []
-        if batch:
+        for batch in minibatch(docs, size=batch_size or self.batch_size):
             yield from self.tag_docs(batch)
 
     def tag_docs(self, docs: list[Doc]) -> list[Doc]:
