@@ -46,6 +46,19 @@ STRONG_ABBREVIATIONS = frozenset(
 # Abbreviations that end a sentence only when an uppercase word follows.
 WEAK_ABBREVIATIONS = frozenset("etc. al. yrs. wks. hrs. mos. min. max. avg. mg. approx".split())
 
+# Species epithets that follow an abbreviated genus ("C. elegans", "E. coli"):
+# the period after the genus initial does not end the sentence. A closed list,
+# because forum writers also start sentences in lowercase ("vitamin D. then").
+BINOMIAL_EPITHETS = frozenset(
+    """coli elegans aureus epidermidis acnes albicans difficile pylori melanogaster boulardii rhamnosus
+    reuteri cerevisiae gingivalis mutans muris pneumoniae jejuni sapiens musculus norvegicus rerio
+    faecalis faecium prausnitzii muciniphila longum bifidum breve infantis lactis acidophilus plantarum
+    casei paracasei fragilis tuberculosis trachomatis gondii falciparum vivax burgdorferi typhimurium
+    enterica aeruginosa subtilis thermophilus salivarius bulgaricus perfringens botulinum tetani
+    furfur globosa restricta folliculorum brevis canis felis auris glabrata pyogenes agalactiae
+    influenzae meningitidis gonorrhoeae pallidum monocytogenes cholerae mirabilis vulgaris
+    granulosum sativa officinalis biloba cubensis""".split()
+)
 _BULLET = re.compile(r"(?:[-*•·–—>+]|\d{1,3}[.)]|[a-zA-Z][)])\s")
 _JOINING_WORDS = frozenset(
     "and or but with the a an to of for in on at by from as that which who because so "
@@ -130,6 +143,10 @@ def _punctuation_boundaries(text: str) -> list[int]:
                 continue
             if word in WEAK_ABBREVIATIONS and not following.isupper():
                 continue
+            if len(word) == 2 and word[0].isalpha() and text[match.start(1) - 1].isupper():
+                epithet = re.match(r"[a-z]+", text[nxt:nxt + 30])
+                if epithet and epithet.group(0) in BINOMIAL_EPITHETS:
+                    continue
             # "5 mg. daily" style unit abbreviations followed by lowercase
             if len(word) <= 2 and word[:-1].isalpha() and word[:-1].isupper() and following.isupper():
                 # single-letter initials ("J. Smith") do not end sentences
@@ -213,6 +230,9 @@ def customize_tokenizer(nlp: Language) -> Language:
     # "U." and "D." end sentences ("100 U."), "CD8+" marks a cell population.
     suffixes = list(nlp.Defaults.suffixes) + [r"(?<=[A-Z])\.", r"(?<=[A-Za-z0-9])\+"]
     nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
+    # Forum regimens glue names with "+": "fin+minox", "ibuprofen+acetaminophen".
+    infixes = list(nlp.Defaults.infixes) + [r"(?<=[A-Za-z])\+(?=[A-Za-z])"]
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
     return nlp
 
 

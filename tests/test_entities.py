@@ -20,6 +20,12 @@ def test_tokenizer_keeps_biomedical_tokens_whole(entity_nlp, text, token):
     assert token in [t.text for t in entity_nlp.make_doc(text)]
 
 
+def test_tokenizer_splits_regimens_glued_with_plus(entity_nlp):
+    words = [t.text for t in entity_nlp.make_doc("fin+minox for 2 yrs, CD8+ cells")]
+    assert words[:3] == ["fin", "+", "minox"]
+    assert "CD8" in words  # a trailing "+" still comes off as before
+
+
 def test_lexicon_matches_any_case_and_links_canonical_and_mesh(entity_nlp):
     doc = entity_nlp("BOTOX vs botox vs Botox for AGA")
     treatments = [e for e in doc.ents if e.label_ == "TREATMENT"]

@@ -17,6 +17,11 @@ def test_biomedical_names_and_abbreviations_do_not_split():
     ]
 
 
+def test_abbreviated_genus_does_not_end_a_sentence_but_a_lowercase_start_still_splits():
+    assert sentences("Metformin made C. elegans and E. coli happy. took vitamin D. then it got worse") == [
+        "Metformin made C. elegans and E. coli happy.", "took vitamin D.", "then it got worse"]
+
+
 def test_lowercase_starts_emoji_and_questions_split():
     assert sentences("it works. i tried it!! did u? 😀 yes") == ["it works.", "i tried it!!", "did u?", "😀 yes"]
 
