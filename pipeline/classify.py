@@ -175,11 +175,17 @@ def build_estimator(
     char_ngrams: tuple[int, int] = (2, 5),
     word_ngrams: tuple[int, int] = (1, 2),
     use_chars: bool = True,
+    char_analyzer: str = "char_wb",
     use_cues: bool = True,
     calibrate: bool = True,
     random_state: int = 0,
 ):
-    """The claim classifier as a scikit-learn Pipeline over masked sentences."""
+    """The claim classifier as a scikit-learn Pipeline over masked sentences.
+
+    ``char_analyzer="char"`` lets character n-grams run across word
+    boundaries ("n't k", "t be"), so short word pairs and contractions count
+    even when spelled in ways the word n-grams never saw.
+    """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -192,7 +198,7 @@ def build_estimator(
     ]
     if use_chars:
         features.append(
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams,
+            ("chars", TfidfVectorizer(analyzer=char_analyzer, ngram_range=char_ngrams,
                                       sublinear_tf=True, min_df=2, lowercase=True, dtype=numpy.float32))
         )
     if use_cues:

@@ -42,6 +42,8 @@ CANDIDATES: list[tuple[str, dict]] = [
     ("logreg words+chars+cues C=4", {"model": "logreg", "use_chars": True, "use_cues": True, "C": 4.0}),
     ("logreg words+chars+cues C=16", {"model": "logreg", "use_chars": True, "use_cues": True, "C": 16.0}),
     ("linear svm words+chars+cues", {"model": "svm", "use_chars": True, "use_cues": True, "C": 4.0}),
+    ("linear svm words+chars across words+cues",
+     {"model": "svm", "use_chars": True, "char_analyzer": "char", "use_cues": True, "C": 4.0}),
 ]
 
 
