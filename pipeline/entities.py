@@ -152,6 +152,23 @@ def near_treatment(span: Span, treatment_tokens: set[int], before: int = 3, afte
     return any(i in treatment_tokens or doc[i].lower_ in FORMULATION_WORDS for i in window)
 
 
+def join_adjacent_doses(spans: list[Span]) -> list[Span]:
+    """Merge a DOSE directly followed by another DOSE: an amount and its schedule are one span.
+
+    "50 mg" + "twice a day", "1mg" + "ED", "Trazodone 50" + "at bedtime" are
+    found by different patterns; the guideline tags them as one dose.
+    ``spans`` must be sorted and non-overlapping (as ``filter_spans`` returns).
+    """
+    out: list[Span] = []
+    for span in spans:
+        prev = out[-1] if out else None
+        if prev is not None and prev.label_ == "DOSE" and span.label_ == "DOSE" and prev.end == span.start:
+            out[-1] = Span(span.doc, prev.start, span.end, label="DOSE", kb_id=prev.kb_id)
+        else:
+            out.append(span)
+    return out
+
+
 NO_ENTITY = "NONE"
 
 
@@ -306,7 +323,7 @@ class EntityTagger:
         """Non-overlapping candidates, whether the rules keep each, and the treatment tokens."""
         spans = filter_spans(self.candidates(doc))
         treatment_tokens = {i for s in spans if s.label_ == "TREATMENT" for i in range(s.start, s.end)}
-        spans = filter_spans(spans + self._strengths_after_names(doc, spans))
+        spans = join_adjacent_doses(filter_spans(spans + self._strengths_after_names(doc, spans)))
         keeps = [self._context_ok(s, spans, treatment_tokens) for s in spans]
         return spans, keeps, treatment_tokens
 

@@ -50,6 +50,12 @@ def test_short_uppercase_forms_match_only_as_written(entity_nlp):
     ("switched from Adderall 20 to Vyvanse 50", "50"),
     ("20 minutes a day with the laser cap", "20 minutes a day"),
     ("keto shampoo every week", "every week"),
+    ("rats got testosterone propionate 3 mg/kg/day", "3 mg/kg/day"),
+    ("rapamycin at 14 ppm in chow", "14 ppm"),
+    # an amount and its schedule found by different patterns are one span
+    ("been on fin 1mg ED for 2 yrs", "1mg ED"),
+    ("Lyrica 150 twice a day made me drunk", "150 twice a day"),
+    ("metformin 500mg in the mornings", "500mg in the mornings"),
 ])
 def test_dose_shapes_are_found(entity_nlp, text, span):
     assert (span, "DOSE") in ents(entity_nlp, text)
