@@ -169,6 +169,8 @@ def join_adjacent_doses(spans: list[Span]) -> list[Span]:
     return out
 
 
+_GENUS_INITIAL = re.compile(r"^[a-z]\. ?[a-z]")
+
 NO_ENTITY = "NONE"
 
 
@@ -260,6 +262,10 @@ class EntityTagger:
             self._entry_by_key[key] = entry
             lower = [f for f in entry.forms if f == f.lower()]
             exact = [f for f in entry.forms if f != f.lower()]
+            # "c. acnes" and "C. acnes" tokenize differently (a capital before a
+            # period is split off as a unit or initial), so the lowercase form
+            # cannot match the way everyone writes it: add the capitalised one.
+            exact += [f[0].upper() + f[1:] for f in lower if _GENUS_INITIAL.match(f)]
             if lower:
                 self.any_case.add(entry.id, list(nlp.tokenizer.pipe(lower)))
             if exact:

@@ -143,7 +143,7 @@ def _punctuation_boundaries(text: str) -> list[int]:
                 continue
             if word in WEAK_ABBREVIATIONS and not following.isupper():
                 continue
-            if len(word) == 2 and word[0].isalpha() and text[match.start(1) - 1].isupper():
+            if len(word) == 2 and word[0].isalpha():
                 epithet = re.match(r"[a-z]+", text[nxt:nxt + 30])
                 if epithet and epithet.group(0) in BINOMIAL_EPITHETS:
                     continue

@@ -26,6 +26,11 @@ def test_tokenizer_splits_regimens_glued_with_plus(entity_nlp):
     assert "CD8" in words  # a trailing "+" still comes off as before
 
 
+def test_abbreviated_genus_matches_as_written(entity_nlp):
+    for text in ("C. acnes resistance keeps creeping up", "what even is c. acnes"):
+        assert ("SPECIES" in [e.label_ for e in entity_nlp(text).ents]), text
+
+
 def test_lexicon_matches_any_case_and_links_canonical_and_mesh(entity_nlp):
     doc = entity_nlp("BOTOX vs botox vs Botox for AGA")
     treatments = [e for e in doc.ents if e.label_ == "TREATMENT"]
