@@ -59,6 +59,7 @@ BINOMIAL_EPITHETS = frozenset(
     influenzae meningitidis gonorrhoeae pallidum monocytogenes cholerae mirabilis vulgaris
     granulosum sativa officinalis biloba cubensis""".split()
 )
+_LOWER_WORD = re.compile(r"[a-z]+")
 _BULLET = re.compile(r"(?:[-*•·–—>+]|\d{1,3}[.)]|[a-zA-Z][)])\s")
 _JOINING_WORDS = frozenset(
     "and or but with the a an to of for in on at by from as that which who because so "
@@ -144,7 +145,7 @@ def _punctuation_boundaries(text: str) -> list[int]:
             if word in WEAK_ABBREVIATIONS and not following.isupper():
                 continue
             if len(word) == 2 and word[0].isalpha():
-                epithet = re.match(r"[a-z]+", text[nxt:nxt + 30])
+                epithet = _LOWER_WORD.match(text, nxt)
                 if epithet and epithet.group(0) in BINOMIAL_EPITHETS:
                     continue
             # "5 mg. daily" style unit abbreviations followed by lowercase
