@@ -169,7 +169,24 @@ def join_adjacent_doses(spans: list[Span]) -> list[Span]:
     return out
 
 
-_GENUS_INITIAL = re.compile(r"^[a-z]\. ?[a-z]")
+def capitalised_variants(form: str) -> list[str]:
+    """The ways a lowercase form is usually capitalised: first word, every word."""
+    first = form[:1].upper() + form[1:]
+    every = " ".join(w[:1].upper() + w[1:] for w in form.split(" "))
+    return list(dict.fromkeys((first, every)))
+
+
+def retokenized_variants(form: str, tokenizer) -> list[str]:
+    """Capitalised spellings of ``form`` that tokenize differently from it.
+
+    Case-insensitive matching compares lowercased tokens, so it only fails
+    when capitals change the token boundaries: "c. acnes" is two tokens but
+    "C. acnes" is three (a capital before a period is split off as an
+    initial), and "St. John's wort" keeps "St." whole where "st. john's wort"
+    does not. Those spellings are matched as patterns of their own.
+    """
+    lowered = [t.lower_ for t in tokenizer(form)]
+    return [v for v in capitalised_variants(form) if [t.lower_ for t in tokenizer(v)] != lowered]
 
 NO_ENTITY = "NONE"
 
@@ -262,10 +279,7 @@ class EntityTagger:
             self._entry_by_key[key] = entry
             lower = [f for f in entry.forms if f == f.lower()]
             exact = [f for f in entry.forms if f != f.lower()]
-            # "c. acnes" and "C. acnes" tokenize differently (a capital before a
-            # period is split off as a unit or initial), so the lowercase form
-            # cannot match the way everyone writes it: add the capitalised one.
-            exact += [f[0].upper() + f[1:] for f in lower if _GENUS_INITIAL.match(f)]
+            lower += [v for f in lower for v in retokenized_variants(f, nlp.tokenizer)]
             if lower:
                 self.any_case.add(entry.id, list(nlp.tokenizer.pipe(lower)))
             if exact:

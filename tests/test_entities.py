@@ -182,3 +182,12 @@ def test_shipped_model_uses_its_span_typer(nlp):
     card = ModelFiles(PROJECT_MODELS).read_card()
     tagger = nlp.get_pipe("claimtag_entities")
     assert (tagger.typer is not None) == bool(card.get("span_typer_sha256"))
+
+
+def test_capitalisation_that_changes_tokens_still_matches(entity_nlp):
+    cases = {"St. John's wort did nothing for my mood": "St. John's wort",
+             "ST. JOHN'S WORT did nothing": "ST. JOHN'S WORT",
+             "Uropathogenic E. coli again": "Uropathogenic E. coli",
+             "C. acnes resistance keeps creeping up": "C. acnes"}
+    for text, name in cases.items():
+        assert name in [e.text for e in entity_nlp(text).ents], text
