@@ -191,3 +191,10 @@ def test_capitalisation_that_changes_tokens_still_matches(entity_nlp):
              "C. acnes resistance keeps creeping up": "C. acnes"}
     for text, name in cases.items():
         assert name in [e.text for e in entity_nlp(text).ents], text
+
+
+def test_dose_spans_leave_qualifiers_out_and_keep_written_schedules_in(entity_nlp):
+    assert ("300 mg", "DOSE") in ents(entity_nlp, "I take about 300 mg of magnesium glycinate")
+    assert ("850 mg two times in the day", "DOSE") in ents(entity_nlp, "metformin 850 mg two times in the day")
+    assert ("500mg with dinner", "DOSE") in ents(entity_nlp, "niacin 500mg with dinner since june")
+    assert ("100 mg on alternate days", "DOSE") in ents(entity_nlp, "spironolactone 100 mg on alternate days")
