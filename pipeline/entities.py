@@ -188,6 +188,7 @@ def retokenized_variants(form: str, tokenizer) -> list[str]:
     lowered = [t.lower_ for t in tokenizer(form)]
     return [v for v in capitalised_variants(form) if [t.lower_ for t in tokenizer(v)] != lowered]
 
+
 NO_ENTITY = "NONE"
 
 
