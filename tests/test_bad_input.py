@@ -237,6 +237,12 @@ def claimtag(*args):
     return [sys.executable, "-m", "pipeline.cli", "label", *map(str, args), "--jobs", "1", "--quiet"]
 
 
+def as_in_a_terminal():
+    # A shell starts background jobs with SIGINT ignored, and a child keeps
+    # that; Ctrl-C in a terminal reaches a foreground process with the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for(predicate, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -253,7 +259,8 @@ def test_killed_run_leaves_nothing_that_looks_complete_and_reruns_identically(tm
     (inputs / "a-small.jsonl").write_text('{"id": "1", "text": "thanks all"}\n')
     big_jsonl(inputs / "b-big.jsonl", 6000)
     out = tmp_path / "out"
-    proc = subprocess.Popen(claimtag(inputs, "--out", out), cwd=ROOT, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(claimtag(inputs, "--out", out), cwd=ROOT, stderr=subprocess.PIPE,
+                            preexec_fn=as_in_a_terminal)
     assert wait_for(lambda: (out / "b-big.jsonl.labeled.csv.partial").exists()
                     and (out / "b-big.jsonl.labeled.csv.partial").stat().st_size > 20_000)
     proc.send_signal(sig)
