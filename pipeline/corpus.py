@@ -1,7 +1,8 @@
 """The annotated corpus: reading, validating and fingerprinting it.
 
-Layout (``corpus/annotations/``): ``train.jsonl`` and the fixed, held-out
-``test.jsonl``; one sentence per line as
+Layout (``corpus/annotations/``): the training split in ``train-NN.jsonl``
+files, read in name order (a new file per round of new sources keeps each
+under 5 MB), and the fixed, held-out ``test.jsonl``; one sentence per line as
 ``{"id", "post_id", "text", "label", "entities": [[start, end, TYPE]], "style", "domain"}``.
 ``SHA256SUMS`` lists the checksum of every annotation file.
 """
@@ -18,7 +19,7 @@ from .entities import ENTITY_TYPES
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 ANNOTATIONS_DIR = CORPUS_DIR / "annotations"
-TRAIN_FILE = "train.jsonl"
+TRAIN_FILES = "train-*.jsonl"
 TEST_FILE = "test.jsonl"
 
 
@@ -46,8 +47,12 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return records
 
 
+def split_files(name: str, directory: Path = ANNOTATIONS_DIR) -> list[Path]:
+    return sorted(directory.glob(TRAIN_FILES)) if name == "train" else [directory / TEST_FILE]
+
+
 def load_split(name: str, directory: Path = ANNOTATIONS_DIR) -> list[dict]:
-    return read_jsonl(directory / (TRAIN_FILE if name == "train" else TEST_FILE))
+    return [record for path in split_files(name, directory) for record in read_jsonl(path)]
 
 
 def corpus_sha256(directory: Path = ANNOTATIONS_DIR) -> str:
