@@ -1,7 +1,7 @@
 """The annotated corpus: reading, validating and fingerprinting it.
 
 Layout (``corpus/annotations/``): the training split in ``train-NN.jsonl``
-files, read in name order (a new file per round of new sources keeps each
+files (or one ``train.jsonl``), read in name order (a new file per round of new sources keeps each
 under 5 MB), and the fixed, held-out ``test.jsonl``; one sentence per line as
 ``{"id", "post_id", "text", "label", "entities": [[start, end, TYPE]], "style", "domain"}``.
 ``SHA256SUMS`` lists the checksum of every annotation file.
@@ -19,7 +19,7 @@ from .entities import ENTITY_TYPES
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 ANNOTATIONS_DIR = CORPUS_DIR / "annotations"
-TRAIN_FILES = "train-*.jsonl"
+TRAIN_FILES = "train*.jsonl"  # train-01.jsonl, train-02.jsonl, ... or a single train.jsonl
 TEST_FILE = "test.jsonl"
 
 
@@ -48,7 +48,12 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def split_files(name: str, directory: Path = ANNOTATIONS_DIR) -> list[Path]:
-    return sorted(directory.glob(TRAIN_FILES)) if name == "train" else [directory / TEST_FILE]
+    if name != "train":
+        return [directory / TEST_FILE]
+    files = sorted(directory.glob(TRAIN_FILES))
+    if not files:
+        raise FileNotFoundError(f"no training split in {directory}: expected {TRAIN_FILES}")
+    return files
 
 
 def load_split(name: str, directory: Path = ANNOTATIONS_DIR) -> list[dict]:
